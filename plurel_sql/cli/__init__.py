@@ -1,0 +1,63 @@
+"""The ``plurel-sql`` command line.
+
+Each sub-command lives in its own module exposing ``register(subparsers)``; this
+module only builds the parser and turns library errors into one-line messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from plurel_sql import __version__
+from plurel_sql.errors import PlurelError
+
+# Modules providing sub-commands, in the order they appear in --help.
+COMMAND_MODULES = (
+    "plurel_sql.cli.config_cmd",
+    "plurel_sql.cli.db_cmds",
+    "plurel_sql.cli.loader_cmds",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other error
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="plurel-sql",
+        description="Synthesize relational databases (PluRel) into DuckDB, PostgreSQL or SQLite.",
+    )
+    parser.add_argument("--version", action="version", version=f"plurel-sql {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # sub-command not built yet
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except PlurelError as exc:
+        print(f"plurel-sql: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("plurel-sql: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
