@@ -1,0 +1,142 @@
+"""In-memory reference sampler: the same walk over tables read whole into numpy.
+
+It exists as an anchor: tests check that the SQL sampler selects exactly the
+rows this straightforward per-sequence breadth-first search selects, and the
+benchmark compares the SQL path's throughput with it. It shares only the hash
+(:mod:`hashing`) and the cell conversion (:mod:`content`) with the SQL path;
+the walk itself is written independently, one sequence at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from plurel_sql.dialects.sampling_base import NO_TIME, SamplingDialect
+from plurel_sql.loader.content import RowContent, fetch_columns, to_content
+from plurel_sql.loader.hashing import row_hash
+from plurel_sql.loader.layout import DbLayout
+from plurel_sql.loader.walk import SeedBatch, WalkResult, prefix_cut
+
+
+@dataclass
+class ChildIndex:
+    """Children of each parent row through one foreign key (CSR layout)."""
+
+    child_idx: int
+    offsets: np.ndarray  # parent row -> start in rows
+    rows: np.ndarray  # child row ids grouped by parent
+
+
+@dataclass
+class InMemoryTables:
+    """Every table of a database, whole: contents, foreign keys, times, children."""
+
+    contents: list[RowContent]
+    fks: list[list[tuple[int, np.ndarray]]]  # per table: (parent idx, fk column values)
+    ts: list[np.ndarray]
+    children: list[list[ChildIndex]]  # per parent table
+
+
+def load_tables(dialect: SamplingDialect, conn: Any, layout: DbLayout) -> InMemoryTables:
+    """Read every table whole (one query each) and index its foreign keys."""
+    contents, fks, tss = [], [], []
+    for tl in layout.tables:
+        kinds = fetch_columns(tl)
+        sql = dialect.fetch_sql(
+            tl.name,
+            tl.fk_columns,
+            kinds["numeric"],
+            kinds["boolean"],
+            kinds["categorical"],
+            tl.table.time_column,
+            all_rows=True,
+        )
+        raw = dialect.run(conn, sql)
+        content = to_content(layout, tl, raw)
+        n = tl.table.num_rows
+        if len(content.row_idx) != n or (n and content.row_idx[-1] != n - 1):
+            n = int(content.row_idx.max()) + 1 if len(content.row_idx) else 0
+        ts = np.full(n, NO_TIME, dtype=np.int64)
+        ts[content.row_idx] = content.ts
+        per_fk = []
+        for fk, p in zip(tl.fk_columns, tl.parent_idxs, strict=True):
+            col = raw.column(f"fk:{fk}").to_numpy().astype(np.int64)
+            vals = np.full(n, -1, dtype=np.int64)
+            vals[content.row_idx] = col
+            per_fk.append((p, vals))
+        contents.append(content)
+        fks.append(per_fk)
+        tss.append(ts)
+    children: list[list[ChildIndex]] = [[] for _ in layout.tables]
+    for ci, per_fk in enumerate(fks):
+        for p, vals in per_fk:
+            n_parent = len(tss[p])
+            ok = vals >= 0
+            kids = np.nonzero(ok)[0]
+            order = np.argsort(vals[ok], kind="stable")
+            counts = np.bincount(vals[ok], minlength=n_parent)
+            offsets = np.concatenate([[0], np.cumsum(counts)])
+            children[p].append(ChildIndex(ci, offsets, kids[order]))
+    return InMemoryTables(contents, fks, tss, children)
+
+
+def memory_walk(
+    mem: InMemoryTables, layout: DbLayout, seeds: SeedBatch, ctx_len: int, max_width: int
+) -> WalkResult:
+    """The context walk of docs/loader.md, one sequence at a time."""
+    widths = np.asarray(layout.widths, dtype=np.int64)
+    seqs, tabs, rows, depths = [], [], [], []
+    for s in range(len(seeds)):
+        asof, salt = int(seeds.asof[s]), int(seeds.salt[s])
+        start = (int(seeds.tab[s]), int(seeds.row[s]))
+        visited = {start}
+        seqs.append(s)
+        tabs.append(start[0])
+        rows.append(start[1])
+        depths.append(0)
+        budget = int(widths[start[0]])
+        frontier = [start]
+        depth = 0
+        while frontier and budget < ctx_len:
+            depth += 1
+            found: dict[tuple[int, int], tuple[int, int]] = {}  # row -> (is_child, hash)
+            for t, r in frontier:
+                for p, vals in mem.fks[t]:
+                    pr = int(vals[r])
+                    if pr < 0:
+                        continue
+                    pts = mem.ts[p][pr]
+                    if pts != NO_TIME and pts > asof:
+                        continue
+                    found[(p, pr)] = (0, int(row_hash(salt, p, pr)))
+                cand_tab, cand_row = [], []
+                for ch in mem.children[t]:
+                    kids = ch.rows[ch.offsets[r] : ch.offsets[r + 1]]
+                    kts = mem.ts[ch.child_idx][kids]
+                    kids = kids[(kts == NO_TIME) | (kts <= asof)]
+                    cand_tab.append(np.full(len(kids), ch.child_idx, np.int64))
+                    cand_row.append(kids)
+                if not cand_row:
+                    continue
+                ct, cr = np.concatenate(cand_tab), np.concatenate(cand_row)
+                ch_hash = row_hash(salt, ct, cr)
+                keep = np.lexsort((cr, ct, ch_hash))[:max_width]
+                for j in keep:
+                    key = (int(ct[j]), int(cr[j]))
+                    if key not in found:
+                        found[key] = (1, int(ch_hash[j]))
+            new = [(v[0], v[1], k[0], k[1]) for k, v in found.items() if k not in visited]
+            new.sort()
+            frontier = [(t, r) for _, _, t, r in new]
+            for t, r in frontier:
+                visited.add((t, r))
+                seqs.append(s)
+                tabs.append(t)
+                rows.append(r)
+                depths.append(depth)
+                budget += int(widths[t])
+    as_arr = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
+    return prefix_cut(as_arr(seqs), as_arr(tabs), as_arr(rows), as_arr(depths), widths, ctx_len)

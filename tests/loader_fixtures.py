@@ -1,0 +1,207 @@
+"""Test-only builder of small databases following the materializer's contract.
+
+Lets the loader tests run against DuckDB and PostgreSQL databases without the
+generator: a hand-written Schema IR, random values, tables with ``row_idx``
+primary keys, BIGINT foreign keys, DOUBLE/BOOLEAN/TEXT features, a TIMESTAMP
+time column on activity tables, and the ``plurel_meta`` table.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import numpy as np
+from plurel_sql.dialects.sampling_base import quote
+
+from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
+
+
+def small_schema(scale: int = 1) -> Schema:
+    """Two entity tables and two activity tables, one of them with two parents."""
+    return Schema(
+        tables=[
+            Table(
+                "users",
+                "entity",
+                60 * scale,
+                "row_idx",
+                [],
+                [
+                    Column("age", "numeric", nullable=True),
+                    Column(
+                        "tier", "categorical", labels=["gold", "silver", "bronze"], num_categories=3
+                    ),
+                    Column("active", "boolean", num_categories=2),
+                ],
+            ),
+            Table(
+                "shops",
+                "entity",
+                30 * scale,
+                "row_idx",
+                [ForeignKey("owner", "users")],
+                [
+                    Column("rating", "numeric", nullable=True),
+                    Column("open", "boolean", num_categories=2),
+                ],
+            ),
+            Table(
+                "orders",
+                "activity",
+                400 * scale,
+                "row_idx",
+                [ForeignKey("buyer", "users"), ForeignKey("shop", "shops")],
+                [
+                    Column("amount", "numeric", nullable=True),
+                    Column("channel", "categorical", labels=["web", "app"], num_categories=2),
+                ],
+                time_column="date",
+            ),
+            Table(
+                "visits",
+                "activity",
+                300 * scale,
+                "row_idx",
+                [ForeignKey("shop", "shops")],
+                [
+                    Column("minutes", "numeric"),
+                ],
+                time_column="date",
+            ),
+        ],
+        min_date="2000-01-01",
+        max_date="2010-01-01",
+        val_cutoff="2008-01-01",
+        test_cutoff="2009-01-01",
+    )
+
+
+def random_tables(schema: Schema, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """Column arrays per table (None for NULL); activity rows in time order."""
+    rng = np.random.default_rng(seed)
+    lo = datetime.fromisoformat(schema.min_date).replace(tzinfo=UTC).timestamp()
+    hi = datetime.fromisoformat(schema.max_date).replace(tzinfo=UTC).timestamp()
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for t in schema.tables:
+        n = t.num_rows
+        cols: dict[str, np.ndarray] = {"row_idx": np.arange(n, dtype=np.int64)}
+        for fk in t.foreign_keys:
+            pn = schema.table(fk.parent).num_rows
+            # skewed so some parents have many children (exercises the width cap)
+            cols[fk.column] = np.minimum((rng.pareto(1.2, n) * pn / 8).astype(np.int64), pn - 1)
+        for c in t.features:
+            if c.kind == "numeric":
+                v = rng.normal(10, 3, n).astype(object)
+                if c.nullable:
+                    v[rng.random(n) < 0.1] = None
+            elif c.kind == "boolean":
+                v = (rng.random(n) < 0.4).astype(object)
+            else:
+                v = np.array(c.labels, dtype=object)[rng.integers(0, len(c.labels), n)]
+            cols[c.name] = v
+        if t.time_column:
+            secs = np.linspace(lo, hi - 86400, n).astype(np.int64)
+            cols[t.time_column] = np.array(
+                [datetime.fromtimestamp(int(s), UTC).replace(tzinfo=None) for s in secs],
+                dtype=object,
+            )
+        out[t.name] = cols
+    return out
+
+
+def _ddl(schema: Schema, double: str) -> list[str]:
+    stmts = []
+    for t in schema.tables:
+        cols = [f"{quote(t.primary_key)} BIGINT PRIMARY KEY"]
+        cols += [
+            f"{quote(fk.column)} BIGINT NOT NULL REFERENCES {quote(fk.parent)} (row_idx)"
+            for fk in t.foreign_keys
+        ]
+        for c in t.features:
+            typ = {"numeric": double, "boolean": "BOOLEAN", "categorical": "TEXT"}[c.kind]
+            cols.append(f"{quote(c.name)} {typ}")
+        if t.time_column:
+            cols.append(f"{quote(t.time_column)} TIMESTAMP NOT NULL")
+        stmts.append(f"CREATE TABLE {quote(t.name)} ({', '.join(cols)})")
+    stmts.append("CREATE TABLE plurel_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    return stmts
+
+
+def _meta(schema: Schema, seed: int) -> list[tuple[str, str]]:
+    return [
+        ("format_version", "1"),
+        ("package_version", "test"),
+        ("seed", str(seed)),
+        ("config", "{}"),
+        ("schema", schema.to_json()),
+        ("min_date", schema.min_date),
+        ("max_date", schema.max_date),
+        ("val_cutoff", schema.val_cutoff),
+        ("test_cutoff", schema.test_cutoff),
+        ("row_counts", json.dumps({t.name: t.num_rows for t in schema.tables})),
+        ("checksums", "{}"),
+        ("created_at", "2026-01-01T00:00:00Z"),
+    ]
+
+
+def _rows(t: Table, cols: dict[str, np.ndarray]) -> list[tuple]:
+    names = t.column_names()
+    return list(
+        zip(*[[x.item() if hasattr(x, "item") else x for x in cols[n]] for n in names], strict=True)
+    )
+
+
+def build_duckdb(path: str, schema: Schema | None = None, seed: int = 0) -> str:
+    """Write the small database to a DuckDB file; return its URL."""
+    import duckdb
+
+    schema = schema or small_schema()
+    data = random_tables(schema, seed)
+    con = duckdb.connect(path)
+    for s in _ddl(schema, "DOUBLE"):
+        con.execute(s)
+    for t in schema.tables:
+        names = t.column_names()
+        ph = ", ".join("?" for _ in names)
+        con.executemany(f"INSERT INTO {quote(t.name)} VALUES ({ph})", _rows(t, data[t.name]))
+    con.executemany("INSERT INTO plurel_meta VALUES (?, ?)", _meta(schema, seed))
+    con.close()
+    return f"duckdb:///{path}"
+
+
+def build_postgres(url: str, schema_name: str, schema: Schema | None = None, seed: int = 0) -> str:
+    """Write the small database into a fresh PostgreSQL schema; return a URL using it."""
+    import psycopg
+    from plurel_sql.dialects.sampling_postgresql import conninfo
+
+    schema = schema or small_schema()
+    data = random_tables(schema, seed)
+    with psycopg.connect(conninfo(url), autocommit=True) as con:
+        con.execute(f"DROP SCHEMA IF EXISTS {quote(schema_name)} CASCADE")
+        con.execute(f"CREATE SCHEMA {quote(schema_name)}")
+        con.execute(f"SET search_path TO {quote(schema_name)}")
+        for s in _ddl(schema, "DOUBLE PRECISION"):
+            con.execute(s)
+        for t in schema.tables:
+            with con.cursor().copy(
+                f"COPY {quote(t.name)} ({', '.join(quote(n) for n in t.column_names())}) FROM STDIN"
+            ) as cp:
+                for r in _rows(t, data[t.name]):
+                    cp.write_row(r)
+        with con.cursor() as cur:
+            cur.executemany("INSERT INTO plurel_meta VALUES (%s, %s)", _meta(schema, seed))
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema_name}"
+
+
+def read_table(url: str, name: str) -> dict[str, list]:
+    """A whole table as Python lists (independent of the loader's fetch code)."""
+    from plurel_sql.dialects.sampling_base import sampling_dialect_for
+
+    d = sampling_dialect_for(url)
+    conn = d.connect(url)
+    try:
+        return d.run(conn, f"SELECT * FROM {quote(name)} ORDER BY row_idx").to_pydict()
+    finally:
+        conn.close()
