@@ -1,0 +1,165 @@
+"""Atomic writes for embedded, single-file engines (DuckDB, SQLite).
+
+Two strategies, chosen per run:
+
+- *temporary file*: when the target file does not exist, or ``--replace`` is given
+  and the file holds nothing but a previous generation, the database is written to
+  ``.<name>.plurel-tmp-<pid>`` next to the target and renamed over it with
+  :func:`os.replace` after a clean close. A crash leaves the target untouched; the
+  stale temporary file is removed by the next run (its process is gone).
+- *in place*: when the file also holds other tables, everything happens in one
+  transaction on the target itself (both engines have transactional DDL), so a
+  crash rolls back to the previous state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from plurel_sql.dialects.base import META_TABLE, Dialect, WriteSession
+
+from plurel_sql.errors import DatabaseError
+
+TMP_MARK = ".plurel-tmp-"
+SIDE_SUFFIXES = (".wal", "-journal", "-wal", "-shm")
+
+
+def meta_table(schema: str | None = None) -> sa.Table:
+    """The ``plurel_meta`` key/value table as SQLAlchemy metadata."""
+    return sa.Table(
+        META_TABLE,
+        sa.MetaData(),
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+        schema=schema,
+    )
+
+
+def read_meta_rows(dialect: Dialect, con: Any) -> dict[str, str]:
+    table = meta_table(dialect.schema)
+    return dict(dialect.fetchall(con, sa.select(table.c.key, table.c.value)))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_with_sidecars(path: Path) -> None:
+    for p in [path, *(path.with_name(path.name + s) for s in SIDE_SUFFIXES)]:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+class FileDialect(Dialect):
+    """Shared write-session logic of DuckDB and SQLite."""
+
+    def _open(self, path: str, read_only: bool = False) -> Any:
+        raise NotImplementedError
+
+    def _begin(self, con: Any) -> None:
+        raise NotImplementedError
+
+    def _commit(self, con: Any) -> None:
+        raise NotImplementedError
+
+    def _rollback(self, con: Any) -> None:
+        raise NotImplementedError
+
+    def connect(self, read_only: bool = False) -> Any:
+        path = Path(self.url.path or "")
+        if read_only and not path.exists():
+            raise DatabaseError(f"no database at {self.url.masked}: file {path} does not exist")
+        return self._open(str(path), read_only=read_only)
+
+    def target_path(self) -> Path:
+        path = Path(self.url.path or "")
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise DatabaseError(f"cannot write {path}: directory {parent} does not exist")
+        if path.is_dir():
+            raise DatabaseError(f"cannot write {path}: it is a directory")
+        if not os.access(parent, os.W_OK):
+            raise DatabaseError(f"cannot write {path}: directory {parent} is not writable")
+        return path
+
+    def clean_stale_temporaries(self, path: Path) -> None:
+        """Remove temporary files left by killed runs (their process no longer exists)."""
+        prefix = f".{path.name}{TMP_MARK}"
+        for tmp in path.parent.glob(prefix + "*"):
+            pid_text = tmp.name[len(prefix) :].split(".")[0].split("-")[0]
+            if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+                _remove_with_sidecars(tmp)
+
+    @contextlib.contextmanager
+    def write_session(
+        self, conflicts: Callable[[set[str]], set[str]], replace: bool
+    ) -> Iterator[WriteSession]:
+        path = self.target_path()
+        self.clean_stale_temporaries(path)
+        if path.exists():
+            con = self._open(str(path))
+            try:
+                existing = self.list_tables(con)
+                clash = conflicts(existing)
+                if clash and not replace:
+                    raise self.conflict_error(self.url.masked, clash)
+                previous = read_meta_rows(self, con) if META_TABLE in existing else {}
+                ours = clash | {META_TABLE} | _tables_of(previous)
+                in_place = bool(existing - ours)
+                if in_place:
+                    yield from self._transaction(con, WriteSession(con, existing, previous))
+                    return
+            finally:
+                with contextlib.suppress(Exception):
+                    con.close()
+            for suffix in SIDE_SUFFIXES:
+                if path.with_name(path.name + suffix).exists():
+                    raise DatabaseError(
+                        f"{path} has an unfinished journal ({suffix}); open it once to recover"
+                    )
+        tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+        _remove_with_sidecars(tmp)
+        try:
+            con = self._open(str(tmp))
+        except DatabaseError:
+            _remove_with_sidecars(tmp)
+            raise
+        try:
+            yield from self._transaction(con, WriteSession(con, set(), {}))
+            con.close()
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.close()
+            _remove_with_sidecars(tmp)
+            raise
+
+    def _transaction(self, con: Any, session: WriteSession) -> Iterator[WriteSession]:
+        self._begin(con)
+        try:
+            yield session
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._rollback(con)
+            raise
+        self._commit(con)
+
+
+def _tables_of(meta_rows: dict[str, str]) -> set[str]:
+    import json
+
+    try:
+        return {t["name"] for t in json.loads(meta_rows.get("schema", "{}")).get("tables", [])}
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return set()

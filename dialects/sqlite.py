@@ -1,0 +1,92 @@
+"""SQLite: ``executemany`` inside one transaction.
+
+Keys are declared in ``CREATE TABLE`` (SQLite cannot add them later); foreign-key
+enforcement is switched off while loading and the whole database is checked with
+``PRAGMA foreign_key_check`` before the commit. Connections returned by
+:meth:`SQLiteDialect.connect` have ``PRAGMA foreign_keys=ON``, so SQLite enforces
+the keys for anyone who writes through them. Timestamps are stored as text
+``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLAlchemy's own SQLite format; sorts correctly).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from plurel_sql.dialects.filebased import FileDialect
+from sqlalchemy.dialects import sqlite as sa_sqlite
+
+from plurel_sql.errors import DatabaseError
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"  # Arrow's %S carries the microseconds
+
+
+class SQLiteDialect(FileDialect):
+    name = "sqlite"
+    defer_keys = False
+
+    def _make_sa_dialect(self) -> sa.engine.Dialect:
+        return sa_sqlite.pysqlite.dialect()
+
+    def _open(self, path: str, read_only: bool = False) -> Any:
+        try:
+            if read_only:
+                con = sqlite3.connect(
+                    Path(path).resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None
+                )
+            else:
+                con = sqlite3.connect(path, isolation_level=None)
+            con.execute("PRAGMA foreign_keys = ON")
+            con.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            return con
+        except sqlite3.Error as exc:
+            raise self.error("cannot open SQLite database", exc) from None
+
+    def _begin(self, con: Any) -> None:
+        con.execute("PRAGMA foreign_keys = OFF")  # checked in full before commit
+        con.execute("BEGIN")
+
+    def _commit(self, con: Any) -> None:
+        orphans = con.execute("PRAGMA foreign_key_check").fetchmany(5)
+        if orphans:
+            con.execute("ROLLBACK")
+            raise DatabaseError(f"foreign key check failed in {self.url.masked}: {orphans}")
+        con.execute("COMMIT")
+        con.execute("PRAGMA foreign_keys = ON")
+
+    def _rollback(self, con: Any) -> None:
+        con.execute("ROLLBACK")
+
+    def list_tables(self, con: Any) -> set[str]:
+        rows = con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def load_batch(self, con: Any, table: sa.Table, batch: pa.RecordBatch) -> None:
+        columns = []
+        for col in batch.columns:
+            if pa.types.is_timestamp(col.type):
+                col = pc.strftime(col, format=TIMESTAMP_FORMAT)
+            columns.append(col.to_pylist())
+        stmt = sa.insert(table).values({name: sa.bindparam(name) for name in batch.schema.names})
+        sql, _ = self.compile(stmt)
+        con.executemany(sql, zip(*columns, strict=True))
+
+    def analyze(self, con: Any, tables: list[sa.Table]) -> None:
+        con.execute("ANALYZE")
+
+    def decode_value(self, arrow_type: pa.DataType) -> Callable[[Any], Any] | None:
+        if pa.types.is_boolean(arrow_type):
+            return bool
+        if pa.types.is_timestamp(arrow_type):
+            return dt.datetime.fromisoformat
+        if pa.types.is_floating(arrow_type):
+            return float
+        return None

@@ -1,0 +1,152 @@
+"""Schema IR -> SQLAlchemy MetaData (the only source of DDL) and Arrow schemas.
+
+Column types: keys BIGINT (INTEGER for SQLite's primary key, so it is the rowid
+alias), numeric DOUBLE PRECISION, boolean BOOLEAN, categorical TEXT with a
+``CHECK (col IN (labels))``, time column TIMESTAMP (NOT NULL). Constraint names are
+deterministic: ``pk_<table>``, ``fk_<table>_<column>``, ``ck_<table>_<column>``
+(shortened with a hash suffix beyond 63 characters, PostgreSQL's identifier limit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from plurel_sql.schema.ir import Column, Schema, Table
+
+MAX_IDENTIFIER = 63
+
+
+def constraint_name(prefix: str, table: str, column: str | None = None) -> str:
+    name = f"{prefix}_{table}" + (f"_{column}" if column else "")
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return f"{name[: MAX_IDENTIFIER - 9]}_{digest}"
+
+
+def _key_type(primary: bool) -> sa.types.TypeEngine:
+    big = sa.BigInteger()
+    return big.with_variant(sa.Integer(), "sqlite") if primary else big
+
+
+def _feature_column(table: Table, column: Column) -> list[sa.SchemaItem]:
+    if column.kind == "numeric":
+        return [sa.Column(column.name, sa.Double(), nullable=True)]
+    if column.kind == "boolean":
+        return [sa.Column(column.name, sa.Boolean(create_constraint=False), nullable=True)]
+    col = sa.Column(column.name, sa.Text(), nullable=True)
+    check = sa.CheckConstraint(
+        col.in_(list(column.labels or [])), name=constraint_name("ck", table.name, column.name)
+    )
+    return [col, check]
+
+
+def build_table(
+    table: Table, metadata: sa.MetaData, schema: str | None, keys: bool = True
+) -> sa.Table:
+    """The SQLAlchemy table of ``table``; ``keys=False`` leaves out PRIMARY/FOREIGN KEY
+    constraints (they are then added with :func:`key_constraints` after the load)."""
+    items: list[sa.SchemaItem] = [
+        sa.Column(table.primary_key, _key_type(True), nullable=False, autoincrement=False)
+    ]
+    for fk in table.foreign_keys:
+        items.append(sa.Column(fk.column, _key_type(False), nullable=False))
+    for column in table.features:
+        items.extend(_feature_column(table, column))
+    if table.time_column:
+        items.append(sa.Column(table.time_column, sa.DateTime(), nullable=False))
+    if keys:
+        items.append(
+            sa.PrimaryKeyConstraint(table.primary_key, name=constraint_name("pk", table.name))
+        )
+        for fk in table.foreign_keys:
+            target = f"{schema}.{fk.parent}" if schema else fk.parent
+            items.append(
+                sa.ForeignKeyConstraint(
+                    [fk.column],
+                    [f"{target}.{_parent_pk(fk.parent, metadata)}"],
+                    name=constraint_name("fk", table.name, fk.column),
+                )
+            )
+    return sa.Table(table.name, metadata, *items, schema=schema)
+
+
+def _parent_pk(parent: str, metadata: sa.MetaData) -> str:
+    for t in metadata.tables.values():
+        if t.name == parent:
+            return next(iter(t.primary_key.columns)).name if t.primary_key.columns else "row_idx"
+    return "row_idx"
+
+
+def build_metadata(schema: Schema, db_schema: str | None = None, keys: bool = True) -> sa.MetaData:
+    """MetaData for all tables of ``schema`` (parents first, as the IR orders them)."""
+    metadata = sa.MetaData()
+    pks: dict[str, str] = {t.name: t.primary_key for t in schema.tables}
+    for table in schema.tables:
+        _ensure_parent_known(table, pks)
+        build_table(table, metadata, db_schema, keys=keys)
+    return metadata
+
+
+def _ensure_parent_known(table: Table, pks: dict[str, str]) -> None:
+    for fk in table.foreign_keys:
+        if fk.parent not in pks:
+            from plurel_sql.errors import SchemaError
+
+            raise SchemaError(f"table {table.name}: foreign key to unknown table {fk.parent}")
+
+
+def key_constraints(sa_table: sa.Table, table: Table, schema: str | None, parent_pk: dict) -> list:
+    """PRIMARY KEY and FOREIGN KEY constraints of a table built with ``keys=False``,
+    to be added with ``ALTER TABLE ... ADD CONSTRAINT`` after the load."""
+    metadata = sa.MetaData()
+    shadow = sa.Table(
+        table.name,
+        metadata,
+        *[sa.Column(c.name, c.type) for c in sa_table.columns],
+        schema=schema,
+    )
+    for fk in table.foreign_keys:  # referenced tables must exist in this MetaData
+        if not any(t.name == fk.parent for t in metadata.tables.values()):
+            sa.Table(
+                fk.parent, metadata, sa.Column(parent_pk[fk.parent], sa.BigInteger), schema=schema
+            )
+    out: list[sa.Constraint] = []
+    pk = sa.PrimaryKeyConstraint(
+        shadow.c[table.primary_key], name=constraint_name("pk", table.name)
+    )
+    shadow.append_constraint(pk)
+    out.append(pk)
+    for fk in table.foreign_keys:
+        target = f"{schema}.{fk.parent}" if schema else fk.parent
+        constraint = sa.ForeignKeyConstraint(
+            [shadow.c[fk.column]],
+            [f"{target}.{parent_pk[fk.parent]}"],
+            name=constraint_name("fk", table.name, fk.column),
+        )
+        shadow.append_constraint(constraint)
+        out.append(constraint)
+    return out
+
+
+def arrow_type(kind: str) -> pa.DataType:
+    return {
+        "key": pa.int64(),
+        "numeric": pa.float64(),
+        "boolean": pa.bool_(),
+        "categorical": pa.string(),
+        "time": pa.timestamp("us"),
+    }[kind]
+
+
+def arrow_schema(table: Table) -> pa.Schema:
+    """The Arrow schema of the table's batches (the generator's batch contract)."""
+    fields = [pa.field(table.primary_key, pa.int64(), nullable=False)]
+    fields += [pa.field(fk.column, pa.int64(), nullable=False) for fk in table.foreign_keys]
+    fields += [pa.field(c.name, arrow_type(c.kind)) for c in table.features]
+    if table.time_column:
+        fields.append(pa.field(table.time_column, pa.timestamp("us"), nullable=False))
+    return pa.schema(fields)

@@ -1,0 +1,191 @@
+"""Write a stream of (table, Arrow batch) into one engine, atomically.
+
+The source is anything shaped like :class:`~plurel_sql.generate.stream.DatabaseGenerator`
+(``planned_schema``, ``batches()``, ``final_schema``). Tables are created when their
+first batch arrives (the batch's table description is final), rows are bulk-loaded
+per batch while a content checksum is computed from the same Arrow data, and
+finalization adds deferred keys, runs ANALYZE and writes ``plurel_meta`` — all
+inside the dialect's atomic write session.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from plurel_sql.checksum import TableChecksum
+from plurel_sql.dialects import META_TABLE, Dialect, WriteSession
+from plurel_sql.errors import SchemaError
+from plurel_sql.materialize.ddl import arrow_schema, build_table, key_constraints
+from plurel_sql.materialize.meta import meta_rows, write_meta
+from plurel_sql.materialize.progress import Progress
+from plurel_sql.schema.ir import Schema, Table
+
+
+class BatchSource(Protocol):
+    planned_schema: Schema
+
+    def batches(self) -> Iterator[tuple[Table, pa.RecordBatch]]: ...
+
+    @property
+    def final_schema(self) -> Schema: ...
+
+
+@dataclass
+class WriteResult:
+    """What was written and where the time went (seconds)."""
+
+    url: str
+    row_counts: dict[str, int] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
+    cells: int = 0
+    total_seconds: float = 0.0
+    generate_seconds: float = 0.0
+    load_seconds: float = 0.0
+    finalize_seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(self.row_counts.values())
+
+
+def normalize_batch(batch: pa.RecordBatch, expected: pa.Schema, table: str) -> pa.RecordBatch:
+    """Check column names, cast to the contract types and turn NaN into NULL (SQLite
+    cannot store NaN, so it is NULL everywhere)."""
+    if batch.schema.names != expected.names:
+        raise SchemaError(
+            f"table {table}: batch columns {batch.schema.names} != schema {expected.names}"
+        )
+    arrays = []
+    for col, f in zip(batch.columns, expected, strict=True):
+        if col.type != f.type:
+            col = col.cast(f.type)
+        if pa.types.is_floating(f.type) and pc.any(pc.is_nan(col)).as_py():
+            col = pc.if_else(pc.is_nan(col), pa.scalar(None, f.type), col)
+        arrays.append(col)
+    return pa.RecordBatch.from_arrays(arrays, schema=expected)
+
+
+def _drop_previous(dialect: Dialect, session: WriteSession, new_names: set[str]) -> None:
+    """Drop tables the new database replaces: the previous generation's (children
+    first) and any other table with a new table's name."""
+    from plurel_sql.materialize.meta import parse_meta
+
+    existing = set(session.existing)
+    order: list[str] = []
+    if session.previous_meta:
+        try:
+            previous = parse_meta(session.previous_meta, dialect.url.masked)["schema"]
+            order = [t.name for t in reversed(previous.tables)]
+        except Exception:  # unreadable old metadata: fall back to name clashes
+            order = []
+    order += sorted(new_names - set(order))
+    for name in order + [META_TABLE]:
+        if name in existing:
+            dialect.drop_table(session.con, name)
+            existing.discard(name)
+
+
+def write_database(
+    source: BatchSource,
+    dialect: Dialect,
+    *,
+    seed: int,
+    config: dict[str, Any],
+    replace: bool = False,
+    progress: Progress | None = None,
+) -> WriteResult:
+    """Generate ``source`` into ``dialect``'s target; all or nothing (see module doc)."""
+    progress = progress or Progress()
+    result = WriteResult(url=dialect.url.masked)
+    started = time.perf_counter()
+    names = set(source.planned_schema.table_names) | {META_TABLE}
+    with dialect.write_session(lambda existing: existing & names, replace) as session:
+        con = session.con
+        dialect.create_schema(con)
+        if replace:
+            _drop_previous(dialect, session, names)
+        metadata = sa.MetaData()
+        created: dict[str, tuple[Table, sa.Table]] = {}
+        current: str | None = None
+        checksum: TableChecksum | None = None
+        expected: pa.Schema | None = None
+        batches = iter(source.batches())
+        while True:
+            t0 = time.perf_counter()
+            item = next(batches, None)
+            t1 = time.perf_counter()
+            result.generate_seconds += t1 - t0
+            if item is None:
+                break
+            table, batch = item
+            if table.name != current:
+                if checksum is not None and current is not None:
+                    result.checksums[current] = checksum.hexdigest()
+                    progress.finish_table()
+                if table.name in created:
+                    raise SchemaError(f"table {table.name}: batches are not contiguous")
+                sa_table = build_table(table, metadata, dialect.schema, keys=not dialect.defer_keys)
+                dialect.execute(con, sa.schema.CreateTable(sa_table))
+                created[table.name] = (table, sa_table)
+                current, checksum, expected = table.name, TableChecksum(table), arrow_schema(table)
+                result.row_counts[table.name] = 0
+                progress.start_table(table.name, table.num_rows)
+            batch = normalize_batch(batch, expected, table.name)
+            checksum.update(batch)
+            dialect.load_batch(con, created[table.name][1], batch)
+            result.row_counts[table.name] += batch.num_rows
+            result.cells += batch.num_rows * batch.num_columns
+            progress.advance(batch.num_rows)
+            result.load_seconds += time.perf_counter() - t1
+        if checksum is not None and current is not None:
+            result.checksums[current] = checksum.hexdigest()
+            progress.finish_table()
+        t2 = time.perf_counter()
+        final = source.final_schema
+        for table in final.tables:  # a table without batches is still created, empty
+            if table.name not in created:
+                sa_table = build_table(table, metadata, dialect.schema, keys=not dialect.defer_keys)
+                dialect.execute(con, sa.schema.CreateTable(sa_table))
+                created[table.name] = (table, sa_table)
+                result.row_counts[table.name] = 0
+                result.checksums[table.name] = TableChecksum(table).hexdigest()
+        progress.phase("finalizing: keys, statistics, plurel_meta")
+        if dialect.defer_keys:
+            _add_keys(dialect, con, final, created)
+        dialect.analyze(con, [sa_t for _t, sa_t in created.values()])
+        rows = meta_rows(
+            seed=seed,
+            config=config,
+            schema=final,
+            row_counts=result.row_counts,
+            checksums=result.checksums,
+        )
+        write_meta(dialect, con, rows)
+        progress.phase("committing")
+        result.finalize_seconds = time.perf_counter() - t2
+    result.total_seconds = time.perf_counter() - started
+    progress.close()
+    return result
+
+
+def _add_keys(
+    dialect: Dialect, con: Any, schema: Schema, created: dict[str, tuple[Table, sa.Table]]
+) -> None:
+    """ALTER TABLE ... ADD CONSTRAINT: all primary keys first, then foreign keys."""
+    parent_pk = {t.name: t.primary_key for t in schema.tables}
+    constraints = {
+        t.name: key_constraints(created[t.name][1], t, dialect.schema, parent_pk)
+        for t in schema.tables
+    }
+    for t in schema.tables:
+        dialect.execute(con, sa.schema.AddConstraint(constraints[t.name][0]))
+    for t in schema.tables:
+        for fk in constraints[t.name][1:]:
+            dialect.execute(con, sa.schema.AddConstraint(fk))
