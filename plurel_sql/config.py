@@ -16,8 +16,8 @@ message that names the offending key (``scm.mlp_layers: min 5 > max 3``).
 from __future__ import annotations
 
 import dataclasses
-import json
 import datetime as dt
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field

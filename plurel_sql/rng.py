@@ -14,27 +14,23 @@ import hashlib
 import numpy as np
 
 
-def _key_to_int(key: str | int) -> int:
+def _check_key(key: str | int) -> None:
     if isinstance(key, bool) or not isinstance(key, (int, str)):
         raise TypeError(f"stream keys must be str or int, got {type(key).__name__}")
-    if isinstance(key, int):
-        if key < 0:
-            raise ValueError("stream keys must be non-negative integers")
-        return key
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
-
-
-def seed_sequence(seed: int, *keys: str | int) -> np.random.SeedSequence:
-    """The SeedSequence of the stream named by ``keys`` under ``seed``."""
-    # Tag strings and ints differently so ("1",) and (1,) never collide.
-    entropy = [int(seed)]
-    for key in keys:
-        entropy.append(_key_to_int(key))
-        entropy.append(1 if isinstance(key, str) else 0)
-    return np.random.SeedSequence(entropy)
+    if isinstance(key, int) and key < 0:
+        raise ValueError("stream keys must be non-negative integers")
 
 
 def stream(seed: int, *keys: str | int) -> np.random.Generator:
-    """A numpy Generator for the stream named by ``keys`` under ``seed``."""
-    return np.random.Generator(np.random.PCG64(seed_sequence(seed, *keys)))
+    """A numpy Generator for the stream named by ``keys`` under ``seed``.
+
+    A counter-based Philox generator keyed by a 128-bit BLAKE2 hash of the seed and
+    keys: thousands of streams are created per database, and keying Philox costs
+    about half of building a SeedSequence-backed PCG64.
+    """
+    parts = [str(int(seed))]
+    for key in keys:
+        _check_key(key)
+        parts.append(f"s{key}" if isinstance(key, str) else f"i{key}")
+    digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).digest()
+    return np.random.Generator(np.random.Philox(key=np.frombuffer(digest, dtype=np.uint64)))

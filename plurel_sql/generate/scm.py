@@ -1,0 +1,299 @@
+"""Stage 3: the structural causal model (SCM) that fills one table's features.
+
+Per table a causal DAG is drawn (one of the seven layouts) with
+``n_features + ceil(n_features / r) + 3`` nodes; feature columns sit on a random
+subset of the nodes. Rows are computed block by block, all nodes at once in
+topological order, fully vectorized over the rows of a block:
+
+- a source node takes exogenous values (``sources.py``);
+- any other node's 32-d embedding is Beta(a, b)/32 noise plus the aggregate
+  (sum | max | product | logsumexp) of ``weight x encoder(parent value)`` over its
+  parent nodes and of ``encoder(parent-row feature)`` over the features of every
+  foreign-key parent row (weight 1/count under ``sum``), each term clamped to
+  +-term_clamp; a decoder maps the embedding to a number or a category.
+
+Propagation ``type_eager`` uses categorical encoders/decoders for categorical
+nodes; ``type_lazy`` treats every node as numerical and quantizes categorical
+columns afterwards (:class:`LazyQuantizer`).
+
+Because every aggregation is associative, the contribution of a foreign-key
+parent row is pre-reduced once per *parent* row (``ParentContribution``) and then
+gathered by the foreign-key column, instead of re-encoding parent features per
+child row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import special
+
+from plurel_sql.config import GraphParams, SCMParams
+from plurel_sql.generate.mlp import Decoder, Encoder, sample_decoder, sample_encoder
+from plurel_sql.generate.sources import Source, sample_source
+from plurel_sql.graphs import DAG, sample_dag
+from plurel_sql.rng import stream
+from plurel_sql.sampling import draw_choice, draw_float, draw_int
+from plurel_sql.schema.ir import Table
+
+NOISE_QUANTILES = 128  # intervals of the inverse-CDF table used for Beta node noise
+
+
+@dataclass
+class ParentFeatures:
+    """What a child table reads from one parent table: its SCM output columns
+    (numeric float32 or category int64) and how each was typed by its SCM."""
+
+    columns: dict[str, np.ndarray]
+    num_categories: dict[str, int | None]  # None = numerical in the parent's propagation
+
+
+@dataclass
+class Node:
+    index: int
+    num_categories: int | None  # None: numerical during propagation
+    column: str | None = None
+    aggregation: str = "sum"
+    source: Source | None = None
+    decoder: Decoder | None = None
+    noise_icdf: np.ndarray | None = None  # (NOISE_QUANTILES + 1,) Beta quantiles / dim
+
+
+@dataclass
+class LazyQuantizer:
+    """Post-hoc categories of a lazily propagated categorical column: thresholds
+    are values of k-1 random rows; labels may be permuted and/or reversed."""
+
+    threshold_rows: np.ndarray
+    label_map: np.ndarray  # (k,) final label of raw class c
+
+
+@dataclass
+class ParentContribution:
+    """Per parent row, the pre-reduced embeddings of its features, per aggregation."""
+
+    fk_column: str
+    reduced: dict[str, np.ndarray] = field(default_factory=dict)  # aggregation -> (n_parent, d)
+
+
+@dataclass
+class TableSCM:
+    table: Table
+    params: SCMParams
+    seed: int
+    mode: str
+    dag: DAG
+    nodes: list[Node]
+    order: list[int]
+    edge_encoders: dict[tuple[int, int], Encoder]
+    edge_weights: dict[tuple[int, int], float]
+    contributions: list[ParentContribution]
+    quantizers: dict[str, LazyQuantizer] = field(default_factory=dict)
+
+    @property
+    def column_nodes(self) -> dict[str, Node]:
+        return {n.column: n for n in self.nodes if n.column is not None}
+
+    def column_categories(self) -> dict[str, int | None]:
+        """How children must encode this table's columns (lazy: all numerical)."""
+        return {
+            name: (node.num_categories if self.mode == "type_eager" else None)
+            for name, node in self.column_nodes.items()
+        }
+
+    def compute_block(
+        self, start: int, stop: int, block: int, fk_values: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """SCM values of every feature column for rows ``[start, stop)``."""
+        n = stop - start
+        d = self.params.embedding_dim
+        clamp = np.float32(self.params.term_clamp)
+        gathered: dict[str, list[np.ndarray]] = {}
+        for contribution in self.contributions:
+            idx = fk_values[contribution.fk_column]
+            for agg, per_parent in contribution.reduced.items():
+                gathered.setdefault(agg, []).append(per_parent[idx])
+        values: dict[int, np.ndarray] = {}
+        for v in self.order:
+            node = self.nodes[v]
+            rng = stream(self.seed, "scm", self.table.name, "node", v, "block", block)
+            if node.source is not None:
+                values[v] = node.source.values(start, stop, rng)
+                continue
+            terms = [
+                np.clip(
+                    np.float32(self.edge_weights[(p, v)]) * self.edge_encoders[(p, v)](values[p]),
+                    -clamp,
+                    clamp,
+                )
+                for p in self.dag.parents[v]
+            ]
+            terms += gathered.get(node.aggregation, [])
+            u = rng.random((n, d), dtype=np.float32) * NOISE_QUANTILES
+            knot = np.minimum(u.astype(np.int32), NOISE_QUANTILES - 1)
+            frac = u - knot
+            icdf = node.noise_icdf
+            emb = icdf[knot] * (1 - frac) + icdf[knot + 1] * frac
+            if terms:
+                emb = emb + aggregate(terms, node.aggregation)
+            emb = np.nan_to_num(emb, nan=0.0, posinf=clamp, neginf=-clamp)
+            values[v] = node.decoder(emb.astype(np.float32, copy=False))
+        out = {}
+        for name, node in self.column_nodes.items():
+            out[name] = values[node.index]
+        return out
+
+
+def aggregate(terms: list[np.ndarray], mode: str) -> np.ndarray:
+    """Reduce a list of (n, d) terms: sum, max, product or logsumexp."""
+    if mode == "sum":
+        out = terms[0].copy()
+        for t in terms[1:]:
+            out += t
+        return out
+    if mode == "max":
+        out = terms[0].copy()
+        for t in terms[1:]:
+            np.maximum(out, t, out=out)
+        return out
+    if mode == "product":
+        out = terms[0].copy()
+        for t in terms[1:]:
+            out *= t
+        return out
+    if mode == "logsumexp":
+        top = terms[0].copy()
+        for t in terms[1:]:
+            np.maximum(top, t, out=top)
+        total = np.zeros_like(top)
+        for t in terms:
+            total += np.exp(t - top)
+        return top + np.log(total)
+    raise ValueError(f"unknown aggregation {mode}")
+
+
+def _beta_icdf(a: float, b: float, dim: int) -> np.ndarray:
+    """Exact quantiles of Beta(a, b) / dim at NOISE_QUANTILES + 1 evenly spaced
+    levels. Noise is drawn by linear interpolation in this table (inverse-CDF
+    sampling): one uniform per value instead of two gamma draws, ~10x faster."""
+    levels = np.linspace(0.0, 1.0, NOISE_QUANTILES + 1)
+    return (special.betaincinv(a, b, levels) / dim).astype(np.float32)
+
+
+def plan_scm(
+    table: Table,
+    parents: Mapping[str, ParentFeatures],
+    scm: SCMParams,
+    graph: GraphParams,
+    seed: int,
+) -> TableSCM:
+    """Draw every random structure of a table's SCM (graph, node types, MLPs,
+    sources) from the table's own streams."""
+    rng = stream(seed, "scm", table.name, "plan")
+    mode = draw_choice(rng, scm.propagation_modes)
+    n_features = len(table.features)
+    ratio = draw_float(rng, scm.column_node_ratio)
+    num_nodes = n_features + int(np.ceil(n_features / ratio)) + 3
+    dag = sample_dag(draw_choice(rng, scm.layouts), num_nodes, graph, rng)
+    column_nodes = rng.choice(num_nodes, size=n_features, replace=False)
+    node_column = {int(node): col for node, col in zip(column_nodes, table.features, strict=True)}
+    in_degree = dag.in_degree()
+    activity = table.kind == "activity"
+    nodes = []
+    for v in range(num_nodes):
+        col = node_column.get(v)
+        if col is not None:
+            k = col.num_categories if col.scm_type == "categorical" else None
+        elif draw_choice(rng, scm.hidden_node_types) == "categorical":
+            k = draw_int(rng, (2, 10))
+        else:
+            k = None
+        prop_k = k if mode == "type_eager" else None
+        node = Node(index=v, num_categories=k, column=col.name if col else None)
+        node_rng = rng  # the plan is one sequential unit; only row blocks need own streams
+        node.aggregation = draw_choice(node_rng, scm.aggregations)
+        if in_degree[v] == 0:
+            node.source = sample_source(scm, prop_k, table.num_rows, activity, node_rng)
+        else:
+            a = draw_float(node_rng, scm.node_noise_a)
+            b = draw_float(node_rng, scm.node_noise_b)
+            node.noise_icdf = _beta_icdf(a, b, scm.embedding_dim)
+            node.decoder = sample_decoder(scm, prop_k, node_rng)
+        nodes.append(node)
+    edge_encoders, edge_weights = {}, {}
+    for (p, c), w in zip(dag.edges.tolist(), dag.weights.tolist(), strict=True):
+        k = nodes[p].num_categories if mode == "type_eager" else None
+        edge_encoders[(p, c)] = sample_encoder(scm, k, rng)
+        edge_weights[(p, c)] = w
+    needed = {nodes[v].aggregation for v in range(num_nodes) if in_degree[v] > 0}
+    contributions = [
+        _parent_contribution(table, fk.column, fk.parent, parents[fk.parent], needed, scm, seed)
+        for fk in table.foreign_keys
+    ]
+    quantizers = {}
+    if mode == "type_lazy":
+        for node in nodes:
+            if node.column is not None and node.num_categories is not None:
+                q_rng = stream(seed, "scm", table.name, "quantize", node.column)
+                quantizers[node.column] = _sample_quantizer(
+                    node.num_categories, table.num_rows, scm, q_rng
+                )
+    return TableSCM(
+        table=table,
+        params=scm,
+        seed=seed,
+        mode=mode,
+        dag=dag,
+        nodes=nodes,
+        order=dag.topological_order(),
+        edge_encoders=edge_encoders,
+        edge_weights=edge_weights,
+        contributions=contributions,
+        quantizers=quantizers,
+    )
+
+
+def _parent_contribution(
+    table: Table,
+    fk_column: str,
+    parent: str,
+    features: ParentFeatures,
+    aggregations: set[str],
+    scm: SCMParams,
+    seed: int,
+) -> ParentContribution:
+    clamp = np.float32(scm.term_clamp)
+    count = max(len(features.columns), 1)
+    embedded = []
+    rng = stream(seed, "scm", table.name, "parent_encoders", fk_column)
+    for name, values in features.columns.items():
+        encoder = sample_encoder(scm, features.num_categories[name], rng)
+        embedded.append(encoder(values))
+    contribution = ParentContribution(fk_column)
+    if not embedded:
+        return contribution
+    for agg in sorted(aggregations):
+        weight = np.float32(1.0 / count) if agg == "sum" else np.float32(1.0)
+        terms = [np.clip(weight * e, -clamp, clamp) for e in embedded]
+        contribution.reduced[agg] = aggregate(terms, agg)
+    return contribution
+
+
+def _sample_quantizer(
+    k: int, num_rows: int, scm: SCMParams, rng: np.random.Generator
+) -> LazyQuantizer:
+    rows = rng.integers(0, num_rows, size=k - 1)
+    label_map = np.arange(k)
+    if rng.random() < draw_float(rng, scm.label_permute_prob):
+        label_map = rng.permutation(k)
+    if rng.random() < draw_float(rng, scm.label_reverse_prob):
+        label_map = k - 1 - label_map
+    return LazyQuantizer(rows, label_map.astype(np.int64))
+
+
+def quantize(values: np.ndarray, thresholds: np.ndarray, quantizer: LazyQuantizer) -> np.ndarray:
+    """Raw lazy values -> category labels: the number of thresholds exceeded, mapped."""
+    raw = (values[:, None] > thresholds[None, :]).sum(axis=1)
+    return quantizer.label_map[raw]
