@@ -264,16 +264,18 @@ class SamplingDialect:
 
 
 def sampling_dialect_for(url: str) -> SamplingDialect:
-    """The sampling dialect of a SQLAlchemy-style URL, chosen by its scheme."""
-    scheme = url.split(":", 1)[0].split("+", 1)[0].lower() if ":" in url else ""
-    if scheme == "duckdb":
+    """The sampling dialect of a database URL, chosen by its scheme."""
+    from plurel_sql.dialects.url import parse_url
+
+    engine = parse_url(url).engine
+    if engine == "duckdb":
         from plurel_sql.dialects.sampling_duckdb import DuckDBSampling
 
         return DuckDBSampling()
-    if scheme in ("postgresql", "postgres"):
+    if engine == "postgresql":
         from plurel_sql.dialects.sampling_postgresql import PostgreSQLSampling
 
         return PostgreSQLSampling()
     raise DatabaseError(
-        f"unsupported database URL {url!r}: expected duckdb:///PATH or postgresql://..."
+        f"the loader does not read {engine} databases yet: use DuckDB or PostgreSQL"
     )

@@ -13,34 +13,14 @@ import numpy as np
 import pyarrow as pa
 from plurel_sql.dialects.sampling_base import SamplingDialect
 
-from plurel_sql.errors import DatabaseError
-
-
-def duckdb_path(url: str) -> str:
-    """The file path of a ``duckdb:///PATH`` URL (``:memory:`` allowed)."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        path = make_url(url).database
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad URL
-        raise DatabaseError(f"invalid database URL {url!r}: {exc}") from None
-    return path or ":memory:"
-
 
 class DuckDBSampling(SamplingDialect):
     name = "duckdb"
 
     def connect(self, url: str, read_only: bool = True) -> Any:
-        import duckdb
+        from plurel_sql.dialects import connect
 
-        path = duckdb_path(url)
-        try:
-            if path == ":memory:":
-                return duckdb.connect(path)
-            conn = duckdb.connect(path, read_only=read_only)
-        except duckdb.Error as exc:
-            msg = str(exc).splitlines()[0]
-            raise DatabaseError(f"cannot open DuckDB database {path!r}: {msg}") from None
+        conn = connect(url, read_only=read_only)
         conn.execute("SET threads = 1")  # one core per loader process; workers add parallelism
         return conn
 

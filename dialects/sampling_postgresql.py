@@ -16,32 +16,14 @@ import numpy as np
 import pyarrow as pa
 from plurel_sql.dialects.sampling_base import EdgeSpec, SamplingDialect, quote
 
-from plurel_sql.errors import DatabaseError
-
-
-def conninfo(url: str) -> str:
-    """A libpq connection string from a SQLAlchemy-style PostgreSQL URL."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        u = make_url(url)
-    except Exception as exc:  # noqa: BLE001
-        raise DatabaseError(f"invalid database URL {url!r}: {exc}") from None
-    return u.set(drivername="postgresql").render_as_string(hide_password=False)
-
 
 class PostgreSQLSampling(SamplingDialect):
     name = "postgresql"
 
     def connect(self, url: str, read_only: bool = True) -> Any:
-        import psycopg
+        from plurel_sql.dialects import connect
 
-        try:
-            conn = psycopg.connect(conninfo(url), autocommit=read_only)
-        except psycopg.Error as exc:
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DatabaseError(f"cannot connect to PostgreSQL: {msg}") from None
-        return conn
+        return connect(url, read_only=read_only)
 
     def placeholder(self) -> str:
         return "%s"

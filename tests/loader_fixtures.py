@@ -172,12 +172,11 @@ def build_duckdb(path: str, schema: Schema | None = None, seed: int = 0) -> str:
 
 def build_postgres(url: str, schema_name: str, schema: Schema | None = None, seed: int = 0) -> str:
     """Write the small database into a fresh PostgreSQL schema; return a URL using it."""
-    import psycopg
-    from plurel_sql.dialects.sampling_postgresql import conninfo
+    from plurel_sql.dialects import connect
 
     schema = schema or small_schema()
     data = random_tables(schema, seed)
-    with psycopg.connect(conninfo(url), autocommit=True) as con:
+    with connect(url) as con:
         con.execute(f"DROP SCHEMA IF EXISTS {quote(schema_name)} CASCADE")
         con.execute(f"CREATE SCHEMA {quote(schema_name)}")
         con.execute(f"SET search_path TO {quote(schema_name)}")
@@ -191,8 +190,9 @@ def build_postgres(url: str, schema_name: str, schema: Schema | None = None, see
                     cp.write_row(r)
         with con.cursor() as cur:
             cur.executemany("INSERT INTO plurel_meta VALUES (%s, %s)", _meta(schema, seed))
+        con.commit()
     sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema_name}"
+    return f"{url}{sep}schema={schema_name}"
 
 
 def read_table(url: str, name: str) -> dict[str, list]:

@@ -21,10 +21,13 @@ from plurel_sql.schema.ir import Schema
 
 @dataclass
 class Database:
-    """A generated database: its URL, ``plurel_meta`` entries and schema IR."""
+    """A generated database: its URL, ``plurel_meta`` entries and schema IR.
+
+    ``stats`` maps (table, column) to the (mean, std) used for standardization.
+    """
 
     url: str
-    meta: dict[str, str]
+    meta: dict[str, Any]
     schema: Schema
     dialect_name: str
     stats: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
@@ -39,16 +42,18 @@ class Database:
     @property
     def val_cutoff(self) -> int:
         """Validation cut-off in seconds since the epoch (UTC midnight)."""
-        return iso_to_seconds(self.meta.get("val_cutoff") or self.schema.val_cutoff)
+        return iso_to_seconds(str(self.meta.get("val_cutoff") or self.schema.val_cutoff))
 
     @property
     def test_cutoff(self) -> int:
-        return iso_to_seconds(self.meta.get("test_cutoff") or self.schema.test_cutoff)
+        return iso_to_seconds(str(self.meta.get("test_cutoff") or self.schema.test_cutoff))
 
     @property
     def name(self) -> str:
-        """A short label for messages: the URL without credentials."""
-        return self.url.split("@")[-1] if "@" in self.url else self.url
+        """A label for messages: the URL with any password masked."""
+        from plurel_sql.dialects import mask_url
+
+        return mask_url(self.url)
 
 
 def iso_to_seconds(text: str) -> int:
@@ -65,8 +70,18 @@ def iso_to_seconds(text: str) -> int:
         raise DatabaseError(f"invalid date {text!r} in plurel_meta") from None
 
 
-def read_meta(conn: Any, dialect: SamplingDialect, url: str) -> dict[str, str]:
-    """All ``plurel_meta`` rows as a dict; a one-line error if the table is missing."""
+def read_meta(conn: Any, dialect: SamplingDialect, url: str) -> dict[str, Any]:
+    """All ``plurel_meta`` rows as a dict; a one-line error if the table is missing.
+
+    Uses the materializer's reader when present (same parsing and messages),
+    else one small query.
+    """
+    try:
+        from plurel_sql.materialize.meta import read_meta as materializer_read_meta
+    except ImportError:
+        materializer_read_meta = None
+    if materializer_read_meta is not None:
+        return materializer_read_meta(url)
     try:
         table = dialect.run(conn, "SELECT key, value FROM plurel_meta")
     except PlurelError:
@@ -105,7 +120,9 @@ def open_database(url: str, compute_stats: bool = True) -> Database:
         conn.close()
     if "schema" not in meta:
         raise DatabaseError(f"{url}: plurel_meta has no 'schema' entry")
-    schema = Schema.from_json(meta["schema"])
+    schema = meta["schema"]
+    if not isinstance(schema, Schema):
+        schema = Schema.from_json(schema)
     db = Database(url=url, meta=meta, schema=schema, dialect_name=dialect.name)
     if compute_stats:
         from plurel_sql.loader.stats import ensure_stats
@@ -117,4 +134,4 @@ def open_database(url: str, compute_stats: bool = True) -> Database:
 def meta_json(db: Database, key: str) -> Any:
     """A JSON-valued ``plurel_meta`` entry, or ``None`` when absent."""
     value = db.meta.get(key)
-    return None if value is None else json.loads(value)
+    return json.loads(value) if isinstance(value, str) else value
