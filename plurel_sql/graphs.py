@@ -278,7 +278,7 @@ def layered(n: int, params: GraphParams, rng: np.random.Generator) -> DAG:
     edges: list[tuple[int, int]] = []
     for src, dst in zip(layers[:-1], layers[1:], strict=True):
         keep = rng.random((len(src), len(dst))) >= params.layered_drop_prob
-        for v_idx, v in enumerate(dst):
+        for v_idx in range(len(dst)):
             if not keep[:, v_idx].any():
                 keep[int(rng.integers(len(src))), v_idx] = True
         for u_idx in range(len(src)):

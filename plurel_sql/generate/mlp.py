@@ -92,10 +92,8 @@ class MLP:
 
 
 def _dense(x: np.ndarray, w: np.ndarray, c: np.float32) -> np.ndarray:
-    if x.shape[1] == 1:  # outer product is cheaper than a (n,1)@(1,k) matmul
-        h = x * w[0]
-    else:
-        h = x @ w
+    # an outer product is cheaper than a (n, 1) @ (1, k) matmul
+    h = x * w[0] if x.shape[1] == 1 else x @ w
     return np.clip(h, -c, c, out=h)
 
 
