@@ -33,20 +33,27 @@ class WriteSession:
 
     ``existing`` holds the table names present in the target before the write
     (empty when writing into a fresh temporary file); ``previous_meta`` the raw
-    ``plurel_meta`` rows found there (empty dict if none).
+    ``plurel_meta`` rows found there (empty dict if none). ``private`` is True when
+    the target is a temporary file nobody else can see: atomicity then comes from
+    the final rename, so intermediate commits are allowed.
     """
 
     con: Any
     existing: set[str] = field(default_factory=set)
     previous_meta: dict[str, str] = field(default_factory=dict)
+    private: bool = False
 
 
 class Dialect:
     """Base class; subclasses set ``name`` and implement the engine-specific parts."""
 
     name: str = ""
-    #: True when PRIMARY/FOREIGN KEYs are added after the load (faster where allowed).
-    defer_keys: bool = False
+    #: When keys are created (the fastest correct option per engine, see docs):
+    #: "declared" - PRIMARY and FOREIGN KEYs in CREATE TABLE;
+    #: "table"    - FOREIGN KEYs in CREATE TABLE, PRIMARY KEY added once the table is
+    #:              loaded (before any child table is created);
+    #: "end"      - both added with ALTER TABLE after all tables are loaded.
+    key_timing: str = "declared"
 
     def __init__(self, url: DatabaseURL) -> None:
         self.url = url
@@ -115,6 +122,10 @@ class Dialect:
         ``replace`` is a one-line DatabaseError raised before anything is written."""
         raise NotImplementedError
         yield  # pragma: no cover
+
+    def intermediate_commit(self, con: Any) -> None:
+        """Commit and open a new transaction (only in a ``private`` session)."""
+        raise NotImplementedError
 
     def create_schema(self, con: Any) -> None:
         """Create the target schema if the engine has schemas (PostgreSQL)."""

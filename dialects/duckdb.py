@@ -1,7 +1,10 @@
 """DuckDB (the embedded default): Arrow batches inserted with ``INSERT ... SELECT``.
 
-DuckDB cannot add a FOREIGN KEY after ``CREATE TABLE``, so keys are declared up
-front (``defer_keys = False``) and enforced as rows arrive.
+DuckDB cannot add a FOREIGN KEY after ``CREATE TABLE``, so foreign keys are declared
+up front and checked as rows arrive; the PRIMARY KEY of each table is added right
+after its last batch (before any child is created), which measured faster than
+maintaining the index row by row (``key_timing = "table"``, docs/benchmarks.md).
+DuckDB names key constraints itself (``<table>_<column>_pkey``), deterministically.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ BATCH_VIEW = "__plurel_batch"
 
 class DuckDBDialect(FileDialect):
     name = "duckdb"
-    defer_keys = False
+    key_timing = "table"
 
     def _make_sa_dialect(self) -> sa.engine.Dialect:
         return duckdb_engine.Dialect(paramstyle="qmark")

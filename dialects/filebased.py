@@ -136,7 +136,7 @@ class FileDialect(Dialect):
             _remove_with_sidecars(tmp)
             raise
         try:
-            yield from self._transaction(con, WriteSession(con, set(), {}))
+            yield from self._transaction(con, WriteSession(con, set(), {}, private=True))
             con.close()
             os.replace(tmp, path)
         except BaseException:
@@ -144,6 +144,10 @@ class FileDialect(Dialect):
                 con.close()
             _remove_with_sidecars(tmp)
             raise
+
+    def intermediate_commit(self, con: Any) -> None:
+        self._commit(con)
+        self._begin(con)
 
     def _transaction(self, con: Any, session: WriteSession) -> Iterator[WriteSession]:
         self._begin(con)

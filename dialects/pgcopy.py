@@ -6,6 +6,12 @@ flags, int32 header-extension length; per row an int16 field count and per field
 int32 byte length (-1 for NULL) followed by the value in network byte order; an
 int16 -1 trailer. Supported Arrow types: int64 (int8), float64 (float8), bool,
 string (text), timestamp[us] (int64 microseconds since 2000-01-01).
+
+Method: every field gets a fixed slot of its maximum width in a padded
+``(rows, max_row_bytes)`` matrix, filled column by column with strided copies; a
+boolean matrix marks the bytes a row really uses (NULL payloads and the unused tail
+of shorter strings are unmarked), and one boolean compaction yields the stream in
+row order.
 """
 
 from __future__ import annotations
@@ -25,12 +31,12 @@ def _valid(col: pa.Array) -> np.ndarray:
     return np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _fixed(col: pa.Array) -> tuple[np.ndarray, int]:
+def _fixed(col: pa.Array) -> np.ndarray:
     """Big-endian value bytes (n, width) of a fixed-width column (nulls zero-filled)."""
     t = col.type
     if pa.types.is_timestamp(t):
-        values = col.cast(pa.int64()).fill_null(0).to_numpy() - PG_EPOCH_US
-        data = values.astype(">i8")
+        values = col.cast(pa.timestamp("us")).cast(pa.int64()).fill_null(0).to_numpy()
+        data = (values - PG_EPOCH_US).astype(">i8")
     elif pa.types.is_integer(t):
         data = col.cast(pa.int64()).fill_null(0).to_numpy().astype(">i8")
     elif pa.types.is_floating(t):
@@ -39,58 +45,57 @@ def _fixed(col: pa.Array) -> tuple[np.ndarray, int]:
         data = col.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint8)
     else:
         raise TypeError(f"unsupported Arrow type for binary COPY: {t}")
-    width = data.dtype.itemsize
-    return data.view(np.uint8).reshape(-1, width), width
+    return data.view(np.uint8).reshape(len(col), data.dtype.itemsize)
+
+
+def _text(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(per-row byte length, (n, max_len) padded UTF-8 bytes) of a string column, via
+    its dictionary (categorical columns have few distinct values)."""
+    encoded = pc.dictionary_encode(col.cast(pa.string()))
+    labels = [s.encode("utf-8") for s in encoded.dictionary.to_pylist()] or [b""]
+    width = max(1, max(len(b) for b in labels))
+    table = np.zeros((len(labels), width), dtype=np.uint8)
+    for k, label in enumerate(labels):
+        table[k, : len(label)] = np.frombuffer(label, dtype=np.uint8)
+    label_len = np.array([len(b) for b in labels], dtype=np.int64)
+    codes = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    return label_len[codes], table[codes]
 
 
 def encode_batch(batch: pa.RecordBatch) -> bytes:
     """The complete binary COPY stream (header, rows, trailer) for ``batch``."""
     n = batch.num_rows
-    ncols = batch.num_columns
-    lengths = np.empty((n, ncols), dtype=np.int64)  # field payload length, -1 = NULL
-    plans = []
-    for j, col in enumerate(batch.columns):
+    columns = []  # (valid, lengths or None, payload (n, w))
+    for col in batch.columns:
         valid = _valid(col)
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            encoded = pc.dictionary_encode(col.cast(pa.string()))
-            labels = [s.encode("utf-8") for s in encoded.dictionary.to_pylist()]
-            codes = encoded.indices.fill_null(0).to_numpy().astype(np.int64)
-            label_len = np.array([len(b) for b in labels] or [0], dtype=np.int64)
-            lengths[:, j] = np.where(valid, label_len[codes], -1)
-            plans.append(("text", valid, (codes, labels)))
+            lengths, payload = _text(col)
         else:
-            data, width = _fixed(col)
-            lengths[:, j] = np.where(valid, width, -1)
-            plans.append(("fixed", valid, data))
-    field_bytes = 4 + np.maximum(lengths, 0)
-    row_sizes = 2 + field_bytes.sum(axis=1)
-    row_starts = np.zeros(n, dtype=np.int64)
-    if n:
-        np.cumsum(row_sizes[:-1], out=row_starts[1:])
-    row_starts += len(HEADER)
-    total = len(HEADER) + int(row_sizes.sum()) + len(TRAILER)
-    out = np.zeros(total, dtype=np.uint8)
-    out[: len(HEADER)] = np.frombuffer(HEADER, dtype=np.uint8)
-    out[total - 2 :] = np.frombuffer(TRAILER, dtype=np.uint8)
-    count = np.frombuffer(np.array([ncols], dtype=">i2").tobytes(), dtype=np.uint8)
-    out[row_starts[:, None] + np.arange(2)] = count
-    field_starts = row_starts + 2
-    for j, (kind, valid, payload) in enumerate(plans):
-        len_bytes = lengths[:, j].astype(">i4").view(np.uint8).reshape(-1, 4)
-        out[field_starts[:, None] + np.arange(4)] = len_bytes
-        if kind == "fixed":
-            data = payload
-            rows = np.nonzero(valid)[0]
-            width = data.shape[1]
-            out[(field_starts[rows] + 4)[:, None] + np.arange(width)] = data[rows]
-        else:
-            codes, labels = payload
-            for k, label in enumerate(labels):
-                if not label:
-                    continue
-                rows = np.nonzero(valid & (codes == k))[0]
-                out[(field_starts[rows] + 4)[:, None] + np.arange(len(label))] = np.frombuffer(
-                    label, dtype=np.uint8
-                )
-        field_starts = field_starts + field_bytes[:, j]
-    return out.tobytes()
+            lengths, payload = None, _fixed(col)
+        columns.append((valid, lengths, payload))
+    # One padded record per row: int16 count, then per field int32 length + value slot.
+    names, formats = ["count"], [">i2"]
+    for j, (_valid_j, _lengths, payload) in enumerate(columns):
+        names += [f"l{j}", f"v{j}"]
+        formats += [">i4", f"V{payload.shape[1]}"]
+    record = np.dtype({"names": names, "formats": formats})  # packed, no alignment
+    body = np.zeros(n, dtype=record)
+    body["count"] = len(columns)
+    used = None  # bytes of the padded record a row really uses (None: all of them)
+    for j, (valid, lengths, payload) in enumerate(columns):
+        width = payload.shape[1]
+        full = np.full(n, width, dtype=np.int64) if lengths is None else lengths
+        body[f"l{j}"] = np.where(valid, full, -1)
+        body[f"v{j}"] = np.ascontiguousarray(payload).view(f"V{width}").reshape(n)
+        short = ~valid | (full < width)
+        if short.any():
+            if used is None:
+                used = np.ones((n, record.itemsize), dtype=bool)
+            start = record.fields[f"v{j}"][1]
+            stored = np.where(valid, full, 0)
+            for size in np.unique(stored[short]):
+                rows = np.nonzero(short & (stored == size))[0]
+                used[rows, start + int(size) : start + width] = False
+    raw = body.view(np.uint8).reshape(n, record.itemsize)
+    data = raw.tobytes() if used is None else raw[used].tobytes()
+    return HEADER + data + TRAILER

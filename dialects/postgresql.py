@@ -4,7 +4,7 @@ DDL is transactional in PostgreSQL, so the whole generation (schema creation, dr
 for ``--replace``, tables, rows, keys, ANALYZE, ``plurel_meta``) is one transaction:
 a killed client leaves nothing (the server rolls back when the connection drops).
 Rows arrive with binary COPY built by numpy (:mod:`plurel_sql.dialects.pgcopy`);
-PRIMARY and FOREIGN KEYs are added after the load (``defer_keys``), which measured
+PRIMARY and FOREIGN KEYs are added after the load (``key_timing = "end"``), which measured
 several times faster than declaring them first (docs/benchmarks.md).
 """
 
@@ -30,7 +30,7 @@ CONNECT_TIMEOUT_S = 5
 
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
-    defer_keys = True
+    key_timing = "end"
     #: "binary" (numpy-built buffer) or "csv" (pyarrow CSV writer); binary measured faster.
     copy_format = "binary"
 

@@ -29,7 +29,7 @@ TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"  # Arrow's %S carries the microseconds
 
 class SQLiteDialect(FileDialect):
     name = "sqlite"
-    defer_keys = False
+    key_timing = "declared"
 
     def _make_sa_dialect(self) -> sa.engine.Dialect:
         return sa_sqlite.pysqlite.dialect()
@@ -41,7 +41,7 @@ class SQLiteDialect(FileDialect):
                     Path(path).resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None
                 )
             else:
-                con = sqlite3.connect(path, isolation_level=None)
+                con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             con.execute("PRAGMA foreign_keys = ON")
             con.execute("SELECT count(*) FROM sqlite_master").fetchall()
             return con

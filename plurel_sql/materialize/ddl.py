@@ -45,10 +45,16 @@ def _feature_column(table: Table, column: Column) -> list[sa.SchemaItem]:
 
 
 def build_table(
-    table: Table, metadata: sa.MetaData, schema: str | None, keys: bool = True
+    table: Table,
+    metadata: sa.MetaData,
+    schema: str | None,
+    keys: bool = True,
+    foreign_keys: bool | None = None,
 ) -> sa.Table:
-    """The SQLAlchemy table of ``table``; ``keys=False`` leaves out PRIMARY/FOREIGN KEY
-    constraints (they are then added with :func:`key_constraints` after the load)."""
+    """The SQLAlchemy table of ``table``. ``keys=False`` leaves out the PRIMARY KEY and
+    (unless ``foreign_keys=True``) the FOREIGN KEYs; they are then added after the
+    load with :func:`key_constraints`."""
+    foreign_keys = keys if foreign_keys is None else foreign_keys
     items: list[sa.SchemaItem] = [
         sa.Column(table.primary_key, _key_type(True), nullable=False, autoincrement=False)
     ]
@@ -62,6 +68,7 @@ def build_table(
         items.append(
             sa.PrimaryKeyConstraint(table.primary_key, name=constraint_name("pk", table.name))
         )
+    if foreign_keys:
         for fk in table.foreign_keys:
             target = f"{schema}.{fk.parent}" if schema else fk.parent
             items.append(

@@ -22,8 +22,14 @@ import sqlalchemy as sa
 from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import META_TABLE, Dialect, WriteSession
 from plurel_sql.errors import SchemaError
-from plurel_sql.materialize.ddl import arrow_schema, build_table, key_constraints
+from plurel_sql.materialize.ddl import (
+    arrow_schema,
+    build_table,
+    constraint_name,
+    key_constraints,
+)
 from plurel_sql.materialize.meta import meta_rows, write_meta
+from plurel_sql.materialize.pipeline import BackgroundLoader
 from plurel_sql.materialize.progress import Progress
 from plurel_sql.schema.ir import Schema, Table
 
@@ -49,6 +55,8 @@ class WriteResult:
     generate_seconds: float = 0.0
     load_seconds: float = 0.0
     finalize_seconds: float = 0.0
+    #: seconds the background loader spent loading (overlapped with generation)
+    worker_seconds: float = 0.0
 
     @property
     def rows(self) -> int:
@@ -106,73 +114,133 @@ def write_database(
     result = WriteResult(url=dialect.url.masked)
     started = time.perf_counter()
     names = set(source.planned_schema.table_names) | {META_TABLE}
+    loader = BackgroundLoader()
     with dialect.write_session(lambda existing: existing & names, replace) as session:
-        con = session.con
-        dialect.create_schema(con)
-        if replace:
-            _drop_previous(dialect, session, names)
-        metadata = sa.MetaData()
-        created: dict[str, tuple[Table, sa.Table]] = {}
-        current: str | None = None
-        checksum: TableChecksum | None = None
-        expected: pa.Schema | None = None
-        batches = iter(source.batches())
-        while True:
-            t0 = time.perf_counter()
-            item = next(batches, None)
-            t1 = time.perf_counter()
-            result.generate_seconds += t1 - t0
-            if item is None:
-                break
-            table, batch = item
-            if table.name != current:
-                if checksum is not None and current is not None:
-                    result.checksums[current] = checksum.hexdigest()
-                    progress.finish_table()
-                if table.name in created:
-                    raise SchemaError(f"table {table.name}: batches are not contiguous")
-                sa_table = build_table(table, metadata, dialect.schema, keys=not dialect.defer_keys)
-                dialect.execute(con, sa.schema.CreateTable(sa_table))
-                created[table.name] = (table, sa_table)
-                current, checksum, expected = table.name, TableChecksum(table), arrow_schema(table)
-                result.row_counts[table.name] = 0
-                progress.start_table(table.name, table.num_rows)
-            batch = normalize_batch(batch, expected, table.name)
-            checksum.update(batch)
-            dialect.load_batch(con, created[table.name][1], batch)
-            result.row_counts[table.name] += batch.num_rows
-            result.cells += batch.num_rows * batch.num_columns
-            progress.advance(batch.num_rows)
-            result.load_seconds += time.perf_counter() - t1
-        if checksum is not None and current is not None:
-            result.checksums[current] = checksum.hexdigest()
-            progress.finish_table()
-        t2 = time.perf_counter()
-        final = source.final_schema
-        for table in final.tables:  # a table without batches is still created, empty
-            if table.name not in created:
-                sa_table = build_table(table, metadata, dialect.schema, keys=not dialect.defer_keys)
-                dialect.execute(con, sa.schema.CreateTable(sa_table))
-                created[table.name] = (table, sa_table)
-                result.row_counts[table.name] = 0
-                result.checksums[table.name] = TableChecksum(table).hexdigest()
-        progress.phase("finalizing: keys, statistics, plurel_meta")
-        if dialect.defer_keys:
-            _add_keys(dialect, con, final, created)
-        dialect.analyze(con, [sa_t for _t, sa_t in created.values()])
-        rows = meta_rows(
-            seed=seed,
-            config=config,
-            schema=final,
-            row_counts=result.row_counts,
-            checksums=result.checksums,
-        )
-        write_meta(dialect, con, rows)
-        progress.phase("committing")
-        result.finalize_seconds = time.perf_counter() - t2
+        try:
+            _write(source, dialect, session, seed, config, replace, progress, loader, result)
+        finally:
+            loader.close()  # the worker is idle before commit or rollback
     result.total_seconds = time.perf_counter() - started
     progress.close()
     return result
+
+
+def _load(
+    dialect: Dialect, con: Any, sa_table: sa.Table, batch: pa.RecordBatch, digest: TableChecksum
+) -> None:
+    digest.update(batch)
+    dialect.load_batch(con, sa_table, batch)
+
+
+def _write(
+    source: BatchSource,
+    dialect: Dialect,
+    session: WriteSession,
+    seed: int,
+    config: dict[str, Any],
+    replace: bool,
+    progress: Progress,
+    loader: BackgroundLoader,
+    result: WriteResult,
+) -> None:
+    """The body of :func:`write_database` inside the atomic session."""
+    con = session.con
+    timing = dialect.key_timing
+    if timing == "table" and not session.private:
+        timing = "declared"  # per-table keys need intermediate commits (DuckDB)
+    dialect.create_schema(con)
+    if replace:
+        _drop_previous(dialect, session, set(source.planned_schema.table_names) | {META_TABLE})
+    metadata = sa.MetaData()
+    created: dict[str, tuple[Table, sa.Table]] = {}
+    digests: dict[str, TableChecksum] = {}
+    current: str | None = None
+    expected: pa.Schema | None = None
+    batches = iter(source.batches())
+    while True:
+        t0 = time.perf_counter()
+        item = next(batches, None)
+        t1 = time.perf_counter()
+        result.generate_seconds += t1 - t0
+        if item is None:
+            break
+        table, batch = item
+        if table.name != current:
+            loader.flush()  # the worker must be idle before DDL on the connection
+            if current is not None:
+                progress.finish_table()
+            if table.name in created:
+                raise SchemaError(f"table {table.name}: batches are not contiguous")
+            if current is not None:
+                _table_done(dialect, con, timing, created[current])
+            sa_table = _create(dialect, con, timing, table, metadata)
+            created[table.name] = (table, sa_table)
+            digests[table.name] = TableChecksum(table)
+            current, expected = table.name, arrow_schema(table)
+            result.row_counts[table.name] = 0
+            progress.start_table(table.name, table.num_rows)
+        batch = normalize_batch(batch, expected, table.name)
+        loader.submit(_load, dialect, con, created[table.name][1], batch, digests[table.name])
+        result.row_counts[table.name] += batch.num_rows
+        result.cells += batch.num_rows * batch.num_columns
+        progress.advance(batch.num_rows)
+        result.load_seconds += time.perf_counter() - t1
+    loader.flush()
+    result.load_seconds += loader.wait_seconds
+    if current is not None:
+        progress.finish_table()
+        _table_done(dialect, con, timing, created[current])
+    t2 = time.perf_counter()
+    final = source.final_schema
+    for table in final.tables:  # a table without batches is still created, empty
+        if table.name not in created:
+            sa_table = _create(dialect, con, timing, table, metadata)
+            _table_done(dialect, con, timing, (table, sa_table))
+            created[table.name] = (table, sa_table)
+            digests[table.name] = TableChecksum(table)
+            result.row_counts[table.name] = 0
+    result.checksums = {name: digest.hexdigest() for name, digest in digests.items()}
+    progress.phase("finalizing: keys, statistics, plurel_meta")
+    if timing == "end":
+        _add_keys(dialect, con, final, created)
+    dialect.analyze(con, [sa_t for _t, sa_t in created.values()])
+    rows = meta_rows(
+        seed=seed,
+        config=config,
+        schema=final,
+        row_counts=result.row_counts,
+        checksums=result.checksums,
+    )
+    write_meta(dialect, con, rows)
+    progress.phase("committing")
+    result.finalize_seconds = time.perf_counter() - t2
+    result.worker_seconds = loader.busy_seconds
+
+
+def _create(
+    dialect: Dialect, con: Any, timing: str, table: Table, metadata: sa.MetaData
+) -> sa.Table:
+    """CREATE TABLE with the keys that ``timing`` (see Dialect.key_timing) declares."""
+    sa_table = build_table(
+        table, metadata, dialect.schema, keys=timing == "declared", foreign_keys=timing != "end"
+    )
+    dialect.execute(con, sa.schema.CreateTable(sa_table))
+    return sa_table
+
+
+def _table_done(dialect: Dialect, con: Any, timing: str, created: tuple[Table, sa.Table]) -> None:
+    """After a table's last batch: add its PRIMARY KEY when ``timing == "table"`` and
+    commit, so children can reference it (DuckDB does not see an index added in the
+    same transaction when checking foreign keys; the session is private, so
+    intermediate commits are invisible to others)."""
+    if timing != "table":
+        return
+    table, sa_table = created
+    pk = sa.PrimaryKeyConstraint(
+        sa_table.c[table.primary_key], name=constraint_name("pk", table.name)
+    )
+    dialect.execute(con, sa.schema.AddConstraint(pk, isolate_from_table=False))
+    dialect.intermediate_commit(con)
 
 
 def _add_keys(

@@ -1,0 +1,367 @@
+"""Materialization benchmarks (issue 3): end-to-end generate rates per engine, the
+load path against each engine's native fastest path, and the load-path choices.
+
+Run everything (starts a throwaway PostgreSQL 15 unless --pg-url is given)::
+
+    python benchmarks/bench_materialize.py all --out /tmp/bench_materialize.json
+
+Sections (sub-commands):
+
+- ``end-to-end``: ``write_database(DatabaseGenerator(config, seed))`` into DuckDB,
+  PostgreSQL and SQLite for the default configuration (seeds 0..9) and the large
+  configuration (8 tables, 20 000 entity rows, 100 000 activity rows; seeds 0..2);
+  rows/s, cells/s and the share of time spent generating vs loading.
+- ``native``: the same table shape (1 PK, 1 FK, 8 numeric, 2 boolean, 2 categorical
+  columns, a timestamp) loaded through our path from prebuilt Arrow batches versus
+  DuckDB ``CREATE TABLE AS SELECT ... FROM range(n)`` and PostgreSQL COPY of a
+  prebuilt binary buffer and ``pgbench -i`` (data generation step only).
+- ``load-paths``: PostgreSQL binary vs CSV COPY and keys before vs after the load;
+  DuckDB primary key declared vs added after each table's load.
+
+Numbers are printed as a table and written as JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import sqlalchemy as sa
+from plurel_sql.dialects import get_dialect
+
+from plurel_sql.config import Config
+from plurel_sql.materialize.ddl import build_metadata
+from plurel_sql.materialize.fabricate import FabricatedSource
+from plurel_sql.materialize.writer import write_database
+from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+LARGE = {"num_tables": [8, 8], "entity_rows": [20000, 20000], "activity_rows": [100000, 100000]}
+
+
+# ----------------------------------------------------------------- PostgreSQL server
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """Start a PostgreSQL 15 (fsync off) as user postgres on a free port; yield its URL."""
+    base = Path(tempfile.mkdtemp(prefix="plurel-pgbench-"))
+    base.chmod(0o755)
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = base / "data"
+    subprocess.run(
+        [*as_pg, str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
+         "--no-sync"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    opts = f"-p {port} -c listen_addresses=127.0.0.1 -k {base} -c fsync=off -c full_page_writes=off"
+    subprocess.run(
+        [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
+         "-o", opts, "start"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def engine_urls(workdir: Path, pg_url: str | None) -> dict[str, str]:
+    urls = {
+        "duckdb": f"duckdb:///{workdir / 'bench.duckdb'}",
+        "sqlite": f"sqlite:///{workdir / 'bench.sqlite'}",
+    }
+    if pg_url:
+        urls["postgresql"] = pg_url + ("&" if "?" in pg_url else "?") + "schema=bench"
+    return urls
+
+
+# ------------------------------------------------------------------------ end-to-end
+def end_to_end(urls: dict[str, str], quick: bool) -> list[dict]:
+    from plurel_sql.generate.stream import DatabaseGenerator
+
+    runs = [("default", Config().validate(), range(2 if quick else 10))]
+    large = Config().override(database=LARGE)
+    runs.append(("large", large, range(1 if quick else 3)))
+    out = []
+    for label, config, seeds in runs:
+        for engine, url in urls.items():
+            for seed in seeds:
+                dialect = get_dialect(url)
+                r = write_database(
+                    DatabaseGenerator(config, seed),
+                    dialect,
+                    seed=seed,
+                    config=config.to_dict(),
+                    replace=True,
+                )
+                row = {
+                    "section": "end-to-end",
+                    "config": label,
+                    "engine": engine,
+                    "seed": seed,
+                    "rows": r.rows,
+                    "cells": r.cells,
+                    "total_s": r.total_seconds,
+                    "generate_s": r.generate_seconds,
+                    "load_s": r.load_seconds + r.finalize_seconds,
+                }
+                out.append(row)
+                print(json.dumps(row), flush=True)
+    return out
+
+
+def summarize_end_to_end(rows: list[dict]) -> list[str]:
+    lines = [
+        "| config | engine | runs | rows (mean) | rows/s | cells/s | generating | loading |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["config"], r["engine"]), []).append(r)
+    for (config, engine), rs in groups.items():
+        total = sum(r["total_s"] for r in rs)
+        lines.append(
+            f"| {config} | {engine} | {len(rs)} | {statistics.mean(r['rows'] for r in rs):,.0f} "
+            f"| {sum(r['rows'] for r in rs) / total:,.0f} "
+            f"| {sum(r['cells'] for r in rs) / total:,.0f} "
+            f"| {100 * sum(r['generate_s'] for r in rs) / total:.0f} % "
+            f"| {100 * sum(r['load_s'] for r in rs) / total:.0f} % |"
+        )
+    return lines
+
+
+# ---------------------------------------------------------------------------- native
+def shape_schema(rows: int) -> Schema:
+    """One parent (1 000 rows, no features) and one wide table of ``rows`` rows."""
+    cats = ["alpha", "beta", "gamma", "delta"]
+    features = [Column(f"num_{i}", "numeric", nullable=True) for i in range(8)]
+    features += [Column(f"bool_{i}", "boolean", num_categories=2) for i in range(2)]
+    features += [Column(f"cat_{i}", "categorical", labels=cats, num_categories=4) for i in (0, 1)]
+    return Schema(
+        tables=[
+            Table("parent", "entity", 1000, "row_idx"),
+            Table(
+                "wide",
+                "activity",
+                rows,
+                "row_idx",
+                [ForeignKey("parent_id", "parent")],
+                features,
+                "event_time",
+            ),
+        ],
+        min_date="2000-01-01",
+        max_date="2020-01-01",
+        val_cutoff="2016-01-01",
+        test_cutoff="2018-01-01",
+        origin="benchmark",
+    )
+
+
+def _prebuilt(schema: Schema, chunk_rows: int) -> list[tuple[Table, pa.RecordBatch]]:
+    return list(FabricatedSource(schema, 0, chunk_rows).batches())
+
+
+class _Replay:
+    """A batch source replaying prebuilt batches (so only the load is timed)."""
+
+    def __init__(self, schema: Schema, batches: list) -> None:
+        self.planned_schema = schema
+        self.final_schema = schema
+        self._batches = batches
+
+    def batches(self):
+        return iter(self._batches)
+
+
+def _time_load(url: str, schema: Schema, batches: list, **dialect_attrs) -> float:
+    dialect = get_dialect(url)
+    for key, value in dialect_attrs.items():
+        setattr(dialect, key, value)
+    started = time.perf_counter()
+    write_database(_Replay(schema, batches), dialect, seed=0, config={}, replace=True)
+    return time.perf_counter() - started
+
+
+def duckdb_native(path: Path, rows: int) -> float:
+    import duckdb
+
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    cols = ["range AS row_idx", "range % 1000 AS parent_id"]
+    cols += [f"random() * 10 AS num_{i}" for i in range(8)]
+    cols += [f"random() < 0.5 AS bool_{i}" for i in range(2)]
+    cols += [f"['alpha','beta','gamma','delta'][1 + (range % 4)::INT] AS cat_{i}" for i in (0, 1)]
+    cols += ["TIMESTAMP '2000-01-01' + INTERVAL (range) SECOND AS event_time"]
+    started = time.perf_counter()
+    con.execute(f"CREATE TABLE wide AS SELECT {', '.join(cols)} FROM range({rows})")
+    con.execute("CHECKPOINT")
+    seconds = time.perf_counter() - started
+    con.close()
+    return seconds
+
+
+def pg_native_copy(url: str, schema: Schema, batches: list) -> float:
+    """COPY of prebuilt binary buffers into an unconstrained table (no encoding timed)."""
+    from plurel_sql.dialects.pgcopy import encode_batch
+
+    dialect = get_dialect(url)
+    con = dialect.connect()
+    table = build_metadata(schema, dialect.schema, keys=False).tables
+    wide = next(t for t in table.values() if t.name == "wide")
+    buffers = [encode_batch(b) for t, b in batches if t.name == "wide"]
+    dialect.create_schema(con)
+    dialect.execute(con, sa.schema.DropTable(wide, if_exists=True))
+    dialect.execute(con, sa.schema.CreateTable(wide))
+    cols = ", ".join(dialect.quote(c.name) for c in wide.columns)
+    started = time.perf_counter()
+    with con.cursor() as cur:
+        for buf in buffers:
+            with cur.copy(
+                f"COPY {dialect.quote_table(wide)} ({cols}) FROM STDIN (FORMAT BINARY)"
+            ) as cp:
+                cp.write(buf)
+    con.commit()
+    seconds = time.perf_counter() - started
+    dialect.execute(con, sa.schema.DropTable(wide))
+    con.commit()
+    con.close()
+    return seconds
+
+
+def pgbench_init(url: str, scale: int) -> float | None:
+    """Seconds for ``pgbench -i -I dtg`` (drop, create tables, generate data) at ``scale``."""
+    exe = PG_BIN / "pgbench"
+    if not exe.exists():
+        return None
+    d = get_dialect(url).url.sa_url
+    env = dict(os.environ)
+    if d.password:
+        env["PGPASSWORD"] = d.password
+    cmd = [str(exe), "-i", "-I", "dtg", "-s", str(scale), "-h", d.host or "127.0.0.1",
+           "-p", str(d.port or 5432), "-U", d.username or "postgres", d.database]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    seconds = time.perf_counter() - started
+    subprocess.run([*cmd[:1], "-i", "-I", "d", *cmd[5:]], capture_output=True, env=env)
+    return seconds
+
+
+def native(urls: dict[str, str], workdir: Path, rows: int) -> list[dict]:
+    schema = shape_schema(rows)
+    batches = _prebuilt(schema, 65536)
+    out = []
+    cells = rows * 15
+
+    def record(engine: str, path: str, seconds: float, n: int = rows) -> None:
+        row = {"section": "native", "engine": engine, "path": path, "rows": n}
+        row.update(seconds=seconds, rows_per_s=n / seconds, cells_per_s=cells / seconds)
+        out.append(row)
+        print(json.dumps(row), flush=True)
+
+    record(
+        "duckdb", "ours (keys declared, as generate)", _time_load(urls["duckdb"], schema, batches)
+    )
+    record(
+        "duckdb", "CREATE TABLE AS SELECT FROM range(n)", duckdb_native(workdir / "n.duckdb", rows)
+    )
+    if "postgresql" in urls:
+        record(
+            "postgresql",
+            "ours (binary COPY, keys after)",
+            _time_load(urls["postgresql"], schema, batches),
+        )
+        record(
+            "postgresql",
+            "COPY prebuilt binary buffer",
+            pg_native_copy(urls["postgresql"], schema, batches),
+        )
+        scale = max(1, rows // 100_000)
+        seconds = pgbench_init(urls["postgresql"], scale)
+        if seconds is not None:
+            record("postgresql", f"pgbench -i -I dtg -s {scale}", seconds, scale * 100_000)
+    record(
+        "sqlite", "ours (executemany, one transaction)", _time_load(urls["sqlite"], schema, batches)
+    )
+    return out
+
+
+# ------------------------------------------------------------------------ load paths
+def load_paths(urls: dict[str, str], rows: int) -> list[dict]:
+    schema = shape_schema(rows)
+    batches = _prebuilt(schema, 65536)
+    out = []
+
+    def record(engine: str, variant: str, seconds: float) -> None:
+        row = {"section": "load-paths", "engine": engine, "variant": variant, "rows": rows}
+        row.update(seconds=seconds, rows_per_s=rows / seconds)
+        out.append(row)
+        print(json.dumps(row), flush=True)
+
+    if "postgresql" in urls:
+        url = urls["postgresql"]
+        for fmt in ("binary", "csv"):
+            for timing in ("end", "declared"):
+                keys = "keys after load" if timing == "end" else "keys before load"
+                t = _time_load(url, schema, batches, copy_format=fmt, key_timing=timing)
+                record("postgresql", f"COPY {fmt}, {keys}", t)
+    variants = (("table", "FKs declared, PK added per table"), ("declared", "keys declared"))
+    for timing, label in variants:
+        record("duckdb", label, _time_load(urls["duckdb"], schema, batches, key_timing=timing))
+    sqlite_time = _time_load(urls["sqlite"], schema, batches)
+    record("sqlite", "keys declared, FK enforcement off, foreign_key_check at end", sqlite_time)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("section", choices=("all", "end-to-end", "native", "load-paths"))
+    p.add_argument("--pg-url", help="PostgreSQL URL (default: start a throwaway server)")
+    p.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    p.add_argument("--rows", type=int, default=1_000_000, help="rows of the native/load shape")
+    p.add_argument("--quick", action="store_true", help="fewer seeds (smoke run)")
+    p.add_argument("--out", help="write all results as JSON here")
+    args = p.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="plurel-bench-"))
+    results: list[dict] = []
+    with contextlib.ExitStack() as stack:
+        pg_url = args.pg_url
+        if not pg_url and not args.no_pg:
+            pg_url = stack.enter_context(throwaway_postgres())
+        urls = engine_urls(workdir, None if args.no_pg else pg_url)
+        if args.section in ("all", "load-paths"):
+            results += load_paths(urls, args.rows)
+        if args.section in ("all", "native"):
+            results += native(urls, workdir, args.rows)
+        if args.section in ("all", "end-to-end"):
+            e2e = end_to_end(urls, args.quick)
+            results += e2e
+            print("\n".join(summarize_end_to_end(e2e)))
+    shutil.rmtree(workdir, ignore_errors=True)
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
