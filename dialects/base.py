@@ -73,27 +73,29 @@ class Dialect:
         return None
 
     # ------------------------------------------------------------------ execution
-    def compile(self, stmt: Any) -> tuple[str, Callable[[dict[str, Any]], Any]]:
-        """SQL text of a SQLAlchemy statement and a function mapping named params to
-        the driver's parameter form. DDL and queries without parameters work too."""
+    def compile(self, stmt: Any) -> tuple[str, Callable[[dict[str, Any] | None], Any]]:
+        """SQL text of a SQLAlchemy statement and a function mapping named parameters
+        (merged over the values bound in the statement) to the driver's form."""
         compiled = stmt.compile(dialect=self.sa_dialect)
         sql = str(compiled)
+        bound = {} if isinstance(compiled, sa.sql.compiler.DDLCompiler) else compiled.params
         if getattr(compiled, "positional", False):
             order = list(compiled.positiontup or [])
-            return sql, lambda params: [params[k] for k in order]
-        return sql, lambda params: params
+            return sql, lambda params=None: [{**bound, **(params or {})}[k] for k in order]
+        return sql, lambda params=None: {**bound, **(params or {})}
 
     def execute(self, con: Any, stmt: Any, params: dict[str, Any] | None = None) -> Any:
         """Execute a SQLAlchemy statement (or plain SQL text without values)."""
         if isinstance(stmt, str):
-            sql, convert = stmt, (lambda p: p)
+            sql, args = stmt, params
         else:
             sql, convert = self.compile(stmt)
+            args = convert(params)
         cur = con.cursor()
-        if params is None:
-            cur.execute(sql)
+        if args:
+            cur.execute(sql, args)
         else:
-            cur.execute(sql, convert(params))
+            cur.execute(sql)
         return cur
 
     def executemany(self, con: Any, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:

@@ -50,10 +50,11 @@ class DuckDBDialect(FileDialect):
         """Run on ``con`` itself: a DuckDB ``cursor()`` is a separate connection with its
         own transaction, which would not see the write session's uncommitted tables."""
         if isinstance(stmt, str):
-            sql, convert = stmt, (lambda p: p)
+            sql, args = stmt, params
         else:
             sql, convert = self.compile(stmt)
-        return con.execute(sql) if params is None else con.execute(sql, convert(params))
+            args = convert(params)
+        return con.execute(sql, args) if args else con.execute(sql)
 
     def executemany(self, con: Any, stmt: Any, rows: list[dict[str, Any]]) -> None:
         sql, convert = self.compile(stmt)

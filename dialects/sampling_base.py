@@ -26,11 +26,10 @@ from plurel_sql.errors import DatabaseError
 
 # Modulus and multipliers of the integer hash shared by SQL and numpy
 # (plurel_sql.loader.hashing). All intermediate products stay below 2**63 as
-# long as row ids and salts are below 2**31.
+# long as node ids and salts are below 2**31.
 HASH_P = 2147483647
 HASH_A = 2654435761
 HASH_B = 40503
-HASH_C = 97
 HASH_D = 48271
 
 NO_TIME = -(2**63)  # timestamp of a row without time, and of padding
@@ -95,8 +94,14 @@ class SamplingDialect:
     def placeholder(self) -> str:
         return "?"
 
-    def prepare(self, conn: Any, edges: Sequence[EdgeSpec]) -> None:
-        """Make the database fast to walk (e.g. index foreign keys). Idempotent."""
+    def sampler_connect(self, url: str) -> Any:
+        """A connection for sampling (may create TEMP tables)."""
+        return self.connect(url, read_only=True)
+
+    def prepare_session(self, conn: Any, edges: Sequence[EdgeSpec], offsets: Sequence[int]) -> None:
+        """Build the session's link tables (see :meth:`adjacency_sql`)."""
+        for sql in self.adjacency_sql(edges, offsets):
+            self.execute(conn, sql)
 
     # --- time ---------------------------------------------------------------
     def ts_or_none(self, alias: str, time_column: str | None) -> str:
@@ -106,71 +111,78 @@ class SamplingDialect:
         return f"COALESCE({self.epoch_seconds(col)}, CAST({NO_TIME} AS BIGINT))"
 
     # --- hashing ------------------------------------------------------------
-    def hash_sql(self, salt: str, table_idx: str, row: str) -> str:
-        """SQL of the keyed row hash; same arithmetic as loader.hashing.row_hash."""
-        h1 = f"MOD({row} * {HASH_A} + {salt} * {HASH_B} + {table_idx} * {HASH_C}, {HASH_P})"
-        h2 = f"MOD({h1} * {h1} + {row}, {HASH_P})"
+    def hash_sql(self, salt: str, node: str) -> str:
+        """SQL of the keyed node hash; same arithmetic as loader.hashing.node_hash."""
+        h1 = f"MOD({node} * {HASH_A} + {salt} * {HASH_B}, {HASH_P})"
+        h2 = f"MOD({h1} * {h1} + {node}, {HASH_P})"
         return f"MOD({h2} * {HASH_D} + {salt}, {HASH_P})"
 
-    # --- the breadth-first hop ---------------------------------------------
-    def hop_sql(self, edges: Sequence[EdgeSpec], frontier_tables: set[int], max_width: int) -> str:
-        """One hop for every sequence of a batch at once.
+    # --- adjacency: every foreign-key link once, as node ids ----------------------
+    def adjacency_sql(self, edges: Sequence[EdgeSpec], offsets: Sequence[int]) -> list[str]:
+        """Statements creating the session's link tables from the database's keys.
 
-        The frontier relation has columns (seq, tab, row_idx, asof, salt). The
-        result has (seq, tab, row_idx, ts, is_child, h): every parent row of a
-        frontier row (all foreign keys) and at most ``max_width`` child rows per
-        frontier row (over all incoming foreign keys together, the ones with the
-        smallest hash), rows later than the sequence's ``asof`` excluded.
+        ``plurel_up(child, parent, pts)`` ordered by child and
+        ``plurel_down(parent, child, cts)`` ordered by parent hold one row per
+        foreign-key value, with node ids (``offset[table] + row_idx``) and the
+        times of the other end (NO_TIME when untimed), so that a hop is one small
+        join whatever the number of tables. They are TEMP tables: built by each
+        connection from the base tables (read-only databases work), never stored.
         """
-        f = FRONTIER
-        max_width = int(max_width)
-        parts: list[str] = []
-        children: list[str] = []
+        parts = []
         for e in edges:
-            if e.child_idx in frontier_tables:  # frontier row -> its parent
-                c, p = quote(e.child), quote(e.parent)
-                fk = f"c.{quote(e.fk_column)}"
-                if e.parent_time is None:
-                    parts.append(
-                        f"SELECT f.seq, {e.parent_idx} AS tab, {fk} AS row_idx, "
-                        f"CAST({NO_TIME} AS BIGINT) AS ts, 0 AS is_child, "
-                        f"{self.hash_sql('f.salt', str(e.parent_idx), fk)} AS h "
-                        f"FROM {f} f JOIN {c} c ON c.row_idx = f.row_idx "
-                        f"WHERE f.tab = {e.child_idx} AND {fk} IS NOT NULL"
-                    )
-                else:
-                    pts = self.ts_or_none("p", e.parent_time)
-                    parts.append(
-                        f"SELECT f.seq, {e.parent_idx} AS tab, p.row_idx AS row_idx, "
-                        f"{pts} AS ts, 0 AS is_child, "
-                        f"{self.hash_sql('f.salt', str(e.parent_idx), 'p.row_idx')} AS h "
-                        f"FROM {f} f JOIN {c} c ON c.row_idx = f.row_idx "
-                        f"JOIN {p} p ON p.row_idx = {fk} "
-                        f"WHERE f.tab = {e.child_idx} AND {pts} <= f.asof"
-                    )
-            if e.parent_idx in frontier_tables:  # frontier row -> its children
-                c = quote(e.child)
-                fk = f"c.{quote(e.fk_column)}"
-                cts = self.ts_or_none("c", e.child_time)
-                cond = "" if e.child_time is None else f" AND {cts} <= f.asof"
-                children.append(
-                    f"SELECT f.seq, f.tab AS ptab, f.row_idx AS prow, "
-                    f"{e.child_idx} AS tab, c.row_idx AS row_idx, {cts} AS ts, "
-                    f"{self.hash_sql('f.salt', str(e.child_idx), 'c.row_idx')} AS h "
-                    f"FROM {f} f JOIN {c} c ON {fk} = f.row_idx "
-                    f"WHERE f.tab = {e.parent_idx}{cond}"
-                )
-        if children:
-            union = " UNION ALL ".join(children)
+            c = quote(e.child)
+            fk = f"c.{quote(e.fk_column)}"
+            child = f"c.row_idx + {int(offsets[e.child_idx])}"
+            parent = f"{fk} + {int(offsets[e.parent_idx])}"
+            cts = self.ts_or_none("c", e.child_time)
+            src = f"{c} c"
+            pts = f"CAST({NO_TIME} AS BIGINT)"
+            if e.parent_time is not None:
+                src += f" JOIN {quote(e.parent)} p ON p.row_idx = {fk}"
+                pts = self.ts_or_none("p", e.parent_time)
             parts.append(
-                "SELECT seq, tab, row_idx, ts, 1 AS is_child, h FROM ("
-                "SELECT k.*, ROW_NUMBER() OVER (PARTITION BY seq, ptab, prow "
-                "ORDER BY h, tab, row_idx) AS rn "
-                f"FROM ({union}) k) ranked WHERE rn <= {max_width}"
+                f"SELECT CAST({child} AS BIGINT) AS child, CAST({parent} AS BIGINT) AS parent, "
+                f"{cts} AS cts, {pts} AS pts FROM {src} WHERE {fk} IS NOT NULL"
             )
         if not parts:
-            return ""
-        return " UNION ALL ".join(parts)
+            parts = [
+                "SELECT CAST(0 AS BIGINT) AS child, CAST(0 AS BIGINT) AS parent, "
+                "CAST(0 AS BIGINT) AS cts, CAST(0 AS BIGINT) AS pts WHERE 1 = 0"
+            ]
+        union = " UNION ALL ".join(parts)
+        return [
+            "DROP TABLE IF EXISTS plurel_up",
+            "DROP TABLE IF EXISTS plurel_down",
+            f"CREATE TEMP TABLE plurel_up AS SELECT child, parent, pts FROM ({union}) l "
+            "ORDER BY child, parent",
+            f"CREATE TEMP TABLE plurel_down AS SELECT parent, child, cts FROM ({union}) l "
+            "ORDER BY parent, child",
+        ]
+
+    # --- the breadth-first hop ---------------------------------------------
+    def hop_sql(self, max_width: int) -> str:
+        """One hop for every sequence of a batch at once.
+
+        The frontier relation has columns (seq, node, asof, salt). The result has
+        (seq, node, is_child, h): every parent of a frontier node, and at most
+        ``max_width`` children per frontier node (over all incoming foreign keys
+        together: those with the smallest hash), nodes later than the sequence's
+        ``asof`` excluded.
+        """
+        f = FRONTIER
+        h_parent = self.hash_sql("f.salt", "u.parent")
+        h_child = self.hash_sql("f.salt", "d.child")
+        return (
+            f"SELECT f.seq AS seq, u.parent AS node, 0 AS is_child, {h_parent} AS h "
+            f"FROM {f} f JOIN plurel_up u ON u.child = f.node WHERE u.pts <= f.asof "
+            "UNION ALL "
+            "SELECT seq, node, 1 AS is_child, h FROM ("
+            f"SELECT f.seq AS seq, d.child AS node, {h_child} AS h, "
+            "ROW_NUMBER() OVER (PARTITION BY f.seq, f.node "
+            f"ORDER BY {h_child}, d.child) AS rn "
+            f"FROM {f} f JOIN plurel_down d ON d.parent = f.node WHERE d.cts <= f.asof"
+            f") k WHERE rn <= {int(max_width)}"
+        )
 
     # --- row contents ---------------------------------------------------------
     def fetch_sql(

@@ -2,19 +2,17 @@
 
 A frontier or an id list travels as one array parameter per column and is
 turned into a relation with ``unnest``; the hop then runs as a single
-set-based query. ``prepare`` indexes the foreign-key columns (PostgreSQL does
-not index them by itself) so child lookups are index scans.
+set-based query. Each sampling session indexes its TEMP link tables.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from plurel_sql.dialects.sampling_base import EdgeSpec, SamplingDialect, quote
+from plurel_sql.dialects.sampling_base import EdgeSpec, SamplingDialect
 
 
 class PostgreSQLSampling(SamplingDialect):
@@ -24,6 +22,19 @@ class PostgreSQLSampling(SamplingDialect):
         from plurel_sql.dialects import connect
 
         return connect(url, read_only=read_only)
+
+    def sampler_connect(self, url: str) -> Any:
+        # read-write session (TEMP tables are writes), autocommit: no idle transactions
+        conn = self.connect(url, read_only=False)
+        conn.autocommit = True
+        return conn
+
+    def prepare_session(self, conn: Any, edges: Sequence[EdgeSpec], offsets: Sequence[int]) -> None:
+        super().prepare_session(conn, edges, offsets)
+        self.execute(conn, "CREATE INDEX ON plurel_up (child)")
+        self.execute(conn, "CREATE INDEX ON plurel_down (parent)")
+        self.execute(conn, "ANALYZE plurel_up")
+        self.execute(conn, "ANALYZE plurel_down")
 
     def placeholder(self) -> str:
         return "%s"
@@ -56,13 +67,3 @@ class PostgreSQLSampling(SamplingDialect):
             rows = cur.fetchall()
         columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
         return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})
-
-    def prepare(self, conn: Any, edges: Sequence[EdgeSpec]) -> None:
-        for e in edges:
-            base = re.sub(r"[^a-z0-9_]", "_", f"{e.child}_{e.fk_column}".lower())[:40]
-            index = quote(f"plurel_fk_{base}")
-            self.execute(
-                conn,
-                f"CREATE INDEX IF NOT EXISTS {index} ON {quote(e.child)} ({quote(e.fk_column)})",
-            )
-        self.commit(conn)

@@ -119,7 +119,31 @@ def pg_schema_url(pg_url: str) -> Iterator[str]:
         con.close()
 
 
-# == end PostgreSQL ==
+SMALL_DATABASE = {
+    "num_tables": [3, 5],
+    "entity_rows": [50, 100],
+    "activity_rows": [200, 400],
+    "feature_columns": [3, 6],
+}
+
+
+@pytest.fixture(scope="session")
+def small_config():
+    """A validated Config producing small databases quickly (3-5 tables, <= 400 rows)."""
+    from plurel_sql.config import Config
+
+    return Config().override(database=SMALL_DATABASE).validate()
+
+
+@pytest.fixture(scope="session")
+def small_config_file(tmp_path_factory, small_config) -> Path:
+    """``small_config`` as a TOML file for the CLI's ``--config``."""
+    path = tmp_path_factory.mktemp("config") / "small.toml"
+    path.write_text(small_config.to_toml())
+    return path
+
+
+# == end PostgreSQL / materialization ==
 
 
 @pytest.fixture
