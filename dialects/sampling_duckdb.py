@@ -6,6 +6,7 @@ vectorized join inside DuckDB and its result comes back as Arrow.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,8 +40,10 @@ class DuckDBSampling(SamplingDialect):
             for name, cols in (relations or {}).items():
                 conn.register(name, pa.table({k: pa.array(v) for k, v in cols.items()}))
                 names.append(name)
-            rel = conn.sql(sql, params=list(params) if params else None)
-            return rel.to_arrow_table()
+            cur = conn.execute(sql, list(params)) if params else conn.execute(sql)
+            with warnings.catch_warnings():  # "extra copy" note: results here are small
+                warnings.simplefilter("ignore")
+                return cur.to_arrow_table()
         finally:
             for name in names:
                 conn.unregister(name)

@@ -205,3 +205,83 @@ def read_table(url: str, name: str) -> dict[str, list]:
         return d.run(conn, f"SELECT * FROM {quote(name)} ORDER BY row_idx").to_pydict()
     finally:
         conn.close()
+
+
+SMALL_CONFIG = {
+    "num_tables": [3, 5],
+    "entity_rows": [50, 100],
+    "activity_rows": [200, 400],
+    "feature_columns": [3, 6],
+}
+
+
+def generate_db(url: str, seed: int, database: dict | None = None) -> str:
+    """Generate a database with the real pipeline (generator + materializer)."""
+    from plurel_sql.dialects import get_dialect
+
+    from plurel_sql.config import Config
+    from plurel_sql.generate.stream import DatabaseGenerator
+    from plurel_sql.materialize.progress import Progress
+    from plurel_sql.materialize.writer import write_database
+
+    config = Config().override(database=database or SMALL_CONFIG)
+    source = DatabaseGenerator(config, seed, chunk_rows=4096)
+    write_database(
+        source,
+        get_dialect(url),
+        seed=seed,
+        config=config.to_dict(),
+        replace=True,
+        progress=Progress(),
+    )
+    return url
+
+
+def reachable_rows(
+    url: str, table: str, row: int, asof: int, max_depth: int | None = None
+) -> set[tuple[str, int]]:
+    """Test-only breadth-first closure in plain Python over tables read whole.
+
+    Follows every foreign key up and every child down (no width cap, no cell
+    budget), skipping rows with a time later than ``asof``. Independent of the
+    loader's code: it reads tables with ``SELECT *`` and walks Python dicts.
+    """
+    from plurel_sql.loader.meta import open_database
+
+    schema = open_database(url, compute_stats=False).schema
+    data = {t.name: read_table(url, t.name) for t in schema.tables}
+
+    def secs(v) -> int | None:
+        return None if v is None else int(v.replace(tzinfo=UTC).timestamp())
+
+    times = {
+        t.name: [secs(v) for v in data[t.name][t.time_column]] if t.time_column else None
+        for t in schema.tables
+    }
+    children: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    parents: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for t in schema.tables:
+        for fk in t.foreign_keys:
+            for r, p in zip(data[t.name]["row_idx"], data[t.name][fk.column], strict=True):
+                if p is None:
+                    continue
+                children.setdefault((fk.parent, p), []).append((t.name, r))
+                parents.setdefault((t.name, r), []).append((fk.parent, p))
+
+    def ok(node: tuple[str, int]) -> bool:
+        ts = times[node[0]]
+        return ts is None or ts[node[1]] is None or ts[node[1]] <= asof
+
+    seen = {(table, row)}
+    frontier = [(table, row)]
+    depth = 0
+    while frontier and (max_depth is None or depth < max_depth):
+        depth += 1
+        nxt = []
+        for node in frontier:
+            for other in parents.get(node, []) + children.get(node, []):
+                if other not in seen and ok(other):
+                    seen.add(other)
+                    nxt.append(other)
+        frontier = nxt
+    return seen

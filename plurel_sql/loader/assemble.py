@@ -11,7 +11,14 @@ import numpy as np
 
 from plurel_sql.dialects.sampling_base import NO_TIME
 from plurel_sql.loader.content import RowContent
-from plurel_sql.loader.layout import MAX_F2P, SEM_BOOLEAN, SEM_NUMBER, SEM_TEXT, DbLayout
+from plurel_sql.loader.layout import (
+    MAX_F2P,
+    SEM_BOOLEAN,
+    SEM_DATETIME,
+    SEM_NUMBER,
+    SEM_TEXT,
+    DbLayout,
+)
 from plurel_sql.loader.walk import SeedBatch, WalkResult
 
 CELL_FIELDS = (
@@ -71,41 +78,12 @@ def assemble(
 
     Rows keep walk order, cells keep column order; the seed row's target cell
     comes first so it survives any ``ctx_len >= 1``. NULL cells are skipped.
+    Cells of all tables are gathered into flat arrays, ordered once, and each
+    output field is written with a single scatter.
     """
     ctx_len = out["node_idxs"].shape[1]
     wmax = max(layout.widths) + 1
     order = np.arange(len(walk.seq), dtype=np.int64)
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("key", "o", "tab", "slot", "ci")}
-    gathered: dict[int, np.ndarray] = {}
-    for t in np.unique(walk.tab).tolist():
-        m = walk.tab == t
-        ci = contents[t].take(walk.row[m])
-        gathered[t] = ci
-        o = order[m]
-        w = layout.tables[t].width
-        slot = np.broadcast_to(np.arange(w), (len(o), w))
-        valid = contents[t].valid[ci]
-        is_seed = walk.depth[m] == 0
-        tslot = seeds.target_slot[walk.seq[m]]
-        target = is_seed[:, None] & (slot == tslot[:, None])
-        valid = valid | target
-        key = o[:, None] * wmax + np.where(target, 0, slot + 1)
-        rr = np.broadcast_to(np.arange(len(o))[:, None], (len(o), w))
-        parts["key"].append(key[valid])
-        parts["o"].append(np.broadcast_to(o[:, None], (len(o), w))[valid])
-        parts["tab"].append(np.full(int(valid.sum()), t, np.int64))
-        parts["slot"].append(slot[valid])
-        parts["ci"].append(ci[rr[valid]])
-    cat = {k: np.concatenate(v) for k, v in parts.items()}
-    srt = np.argsort(cat["key"], kind="stable")
-    cat = {k: v[srt] for k, v in cat.items()}
-    cseq = walk.seq[cat["o"]]
-    first = np.searchsorted(cseq, cseq, side="left")
-    pos = np.arange(len(cseq)) - first
-    keep = pos < ctx_len
-    cat = {k: v[keep] for k, v in cat.items()}
-    cseq, pos = cseq[keep], pos[keep]
-    bpos = positions[cseq]
     target_col = np.array(
         [
             layout.tables[t].cells[s].col_idx
@@ -113,46 +91,65 @@ def assemble(
         ],
         dtype=np.int64,
     )
-    for t in np.unique(cat["tab"]).tolist():
-        m = cat["tab"] == t
-        tl = layout.tables[t]
-        content = contents[t]
-        ci, slot = cat["ci"][m], cat["slot"][m]
-        b, p = bpos[m], pos[m]
-        sem = np.array([c.sem_type for c in tl.cells], np.int64)[slot]
-        col = np.array([c.col_idx for c in tl.cells], np.int64)[slot]
-        vals = content.values[ci, slot]
-        row_ids = content.row_idx[ci]
-        depth0 = walk.depth[cat["o"][m]] == 0
-        is_target = depth0 & (slot == seeds.target_slot[cseq[m]])
-        out["node_idxs"][b, p] = row_ids + tl.node_offset
-        out["f2p_nbr_idxs"][b, p] = content.parents[ci]
-        out["table_name_idxs"][b, p] = t
-        out["col_name_idxs"][b, p] = col
-        out["sem_types"][b, p] = sem
-        out["number_values"][b, p, 0] = np.where(sem == SEM_NUMBER, vals, 0.0)
-        out["datetime_values"][b, p, 0] = np.where(sem == 2, vals, 0.0)
-        out["boolean_values"][b, p, 0] = np.where(sem == SEM_BOOLEAN, vals, 0.0)
-        out["class_value_idxs"][b, p] = content.classes[ci, slot]
-        out["is_padding"][b, p] = False
-        out["timestamps"][b, p] = content.ts[ci]
-        out["is_task_nodes"][b, p] = depth0 | (col == target_col[cseq[m]])
-        if is_target.any():
-            tb, tp = b[is_target], p[is_target]
-            tsem = sem[is_target]
-            tval = np.where(
-                tsem == SEM_TEXT,
-                content.classes[ci, slot][is_target].astype(np.float32),
-                vals[is_target],
-            )
-            out["target_values"][tb] = tval
-            out["is_targets"][tb, tp] = True
-            out["masks"][tb, tp] = True
-            # the label must not be readable from the masked cell
-            out["number_values"][tb, tp, 0] = 0.0
-            out["datetime_values"][tb, tp, 0] = 0.0
-            out["boolean_values"][tb, tp, 0] = 0.0
-            out["class_value_idxs"][tb, tp] = -1
+    f: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("key", "o", "node", "par", "tab", "col", "sem", "val", "cls", "ts", "tgt")
+    }
+    for t in np.unique(walk.tab).tolist():
+        m = walk.tab == t
+        tl, content = layout.tables[t], contents[t]
+        ci = content.take(walk.row[m])
+        o = order[m]
+        w = tl.width
+        slot = np.arange(w)
+        target = (walk.depth[m] == 0)[:, None] & (slot == seeds.target_slot[walk.seq[m]][:, None])
+        valid = content.valid[ci] | target
+        rr, ss = np.nonzero(valid)  # row-major: cells of a row stay together
+        f["key"].append(o[rr] * wmax + np.where(target[rr, ss], 0, ss + 1))
+        f["o"].append(o[rr])
+        f["node"].append(content.row_idx[ci][rr] + tl.node_offset)
+        f["par"].append(content.parents[ci][rr])
+        f["tab"].append(np.full(len(rr), t, np.int64))
+        f["col"].append(np.array([c.col_idx for c in tl.cells], np.int64)[ss])
+        f["sem"].append(np.array([c.sem_type for c in tl.cells], np.int64)[ss])
+        f["val"].append(content.values[ci][rr, ss])
+        f["cls"].append(content.classes[ci][rr, ss])
+        f["ts"].append(content.ts[ci][rr])
+        f["tgt"].append(target[rr, ss])
+    cat = {k: np.concatenate(v) for k, v in f.items()}
+    srt = np.argsort(cat["key"], kind="stable")
+    cseq = walk.seq[cat["o"][srt]]
+    pos = np.arange(len(cseq)) - np.searchsorted(cseq, cseq, side="left")
+    keep = pos < ctx_len
+    srt, cseq, pos = srt[keep], cseq[keep], pos[keep]
+    cat = {k: v[srt] for k, v in cat.items()}
+    flat = positions[cseq] * ctx_len + pos
+    sem, val, col = cat["sem"], cat["val"], cat["col"]
+    tgt = cat["tgt"]
+    depth0 = walk.depth[cat["o"]] == 0
+
+    def put(name: str, values: np.ndarray) -> None:
+        arr = out[name]
+        arr.reshape(-1, *arr.shape[2:])[flat] = values.reshape(len(flat), *arr.shape[2:])
+
+    put("node_idxs", cat["node"])
+    put("f2p_nbr_idxs", cat["par"])
+    put("table_name_idxs", cat["tab"])
+    put("col_name_idxs", col)
+    put("sem_types", sem)
+    put("number_values", np.where((sem == SEM_NUMBER) & ~tgt, val, 0.0).astype(np.float32))
+    put("datetime_values", np.where((sem == SEM_DATETIME) & ~tgt, val, 0.0).astype(np.float32))
+    put("boolean_values", np.where((sem == SEM_BOOLEAN) & ~tgt, val, 0.0).astype(np.float32))
+    put("class_value_idxs", np.where(tgt, -1, cat["cls"]))
+    put("is_padding", np.zeros(len(flat), bool))
+    put("timestamps", cat["ts"])
+    put("is_task_nodes", depth0 | (col == target_col[cseq]))
+    put("is_targets", tgt)
+    put("masks", tgt)
+    # per-sequence label: the target cell's value before masking
+    tb = positions[cseq[tgt]]
+    out["target_values"][tb] = np.where(
+        sem[tgt] == SEM_TEXT, cat["cls"][tgt].astype(np.float32), val[tgt]
+    )
     out["task_idxs"][positions] = seeds.task_idx
     out["db_idxs"][positions] = db_idx
     seed_offsets = np.array([layout.tables[t].node_offset for t in seeds.tab.tolist()], np.int64)

@@ -57,6 +57,7 @@ class ContextDataset(IterableDataset):
         engine: Engine = "sql",
         untimed_split: str = "train",
         drop_last: bool = False,
+        prefetch: int = 8,
     ) -> None:
         super().__init__()
         self.source = ContextSource(
@@ -70,6 +71,7 @@ class ContextDataset(IterableDataset):
             engine=engine,
             untimed_split=untimed_split,
             drop_last=drop_last,
+            prefetch=prefetch,
         )
         if (rank is None) != (world_size is None):
             raise PlurelError("give both rank and world_size, or neither")

@@ -1,6 +1,6 @@
 """Deterministic pseudo-random keys shared by the SQL and the in-memory sampler.
 
-``row_hash`` is the arithmetic the dialects write into SQL
+``node_hash`` is the arithmetic the dialects write into SQL
 (:meth:`SamplingDialect.hash_sql`); computing the same numbers in numpy lets the
 in-memory sampler pick exactly the rows the engine picks, and makes the width
 cap reproducible on every engine. ``sequence_salt`` keys one context by
@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from plurel_sql.dialects.sampling_base import HASH_A, HASH_B, HASH_C, HASH_D, HASH_P
+from plurel_sql.dialects.sampling_base import HASH_A, HASH_B, HASH_D, HASH_P
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def row_hash(
-    salt: np.ndarray | int, table_idx: np.ndarray | int, row: np.ndarray | int
-) -> np.ndarray:
-    """The hash of rows ``row`` of table ``table_idx`` under ``salt`` (int64 in [0, P))."""
+def node_hash(salt: np.ndarray | int, node: np.ndarray | int) -> np.ndarray:
+    """The hash of node ids ``node`` under ``salt`` (int64 in [0, P))."""
     s = np.asarray(salt, dtype=np.int64)
-    t = np.asarray(table_idx, dtype=np.int64)
-    r = np.asarray(row, dtype=np.int64)
-    h1 = (r * HASH_A + s * HASH_B + t * HASH_C) % HASH_P
+    r = np.asarray(node, dtype=np.int64)
+    h1 = (r * HASH_A + s * HASH_B) % HASH_P
     h2 = (h1 * h1 + r) % HASH_P
     return (h2 * HASH_D + s) % HASH_P
 

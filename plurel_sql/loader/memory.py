@@ -16,7 +16,7 @@ import numpy as np
 
 from plurel_sql.dialects.sampling_base import NO_TIME, SamplingDialect
 from plurel_sql.loader.content import RowContent, fetch_columns, to_content
-from plurel_sql.loader.hashing import row_hash
+from plurel_sql.loader.hashing import node_hash
 from plurel_sql.loader.layout import DbLayout
 from plurel_sql.loader.walk import SeedBatch, WalkResult, prefix_cut
 
@@ -88,6 +88,7 @@ def memory_walk(
 ) -> WalkResult:
     """The context walk of docs/loader.md, one sequence at a time."""
     widths = np.asarray(layout.widths, dtype=np.int64)
+    offsets = [t.node_offset for t in layout.tables]
     seqs, tabs, rows, depths = [], [], [], []
     for s in range(len(seeds)):
         asof, salt = int(seeds.asof[s]), int(seeds.salt[s])
@@ -111,7 +112,7 @@ def memory_walk(
                     pts = mem.ts[p][pr]
                     if pts != NO_TIME and pts > asof:
                         continue
-                    found[(p, pr)] = (0, int(row_hash(salt, p, pr)))
+                    found[(p, pr)] = (0, int(node_hash(salt, offsets[p] + pr)))
                 cand_tab, cand_row = [], []
                 for ch in mem.children[t]:
                     kids = ch.rows[ch.offsets[r] : ch.offsets[r + 1]]
@@ -122,15 +123,20 @@ def memory_walk(
                 if not cand_row:
                     continue
                 ct, cr = np.concatenate(cand_tab), np.concatenate(cand_row)
-                ch_hash = row_hash(salt, ct, cr)
-                keep = np.lexsort((cr, ct, ch_hash))[:max_width]
+                cn = np.asarray(offsets, dtype=np.int64)[ct] + cr
+                ch_hash = node_hash(salt, cn)
+                keep = np.lexsort((cn, ch_hash))[:max_width]
                 for j in keep:
                     key = (int(ct[j]), int(cr[j]))
                     if key not in found:
                         found[key] = (1, int(ch_hash[j]))
-            new = [(v[0], v[1], k[0], k[1]) for k, v in found.items() if k not in visited]
+            new = [
+                (v[0], v[1], offsets[k[0]] + k[1], k[0], k[1])
+                for k, v in found.items()
+                if k not in visited
+            ]
             new.sort()
-            frontier = [(t, r) for _, _, t, r in new]
+            frontier = [(t, r) for _, _, _, t, r in new]
             for t, r in frontier:
                 visited.add((t, r))
                 seqs.append(s)

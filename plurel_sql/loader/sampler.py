@@ -62,8 +62,12 @@ class DbSampler:
     @property
     def conn(self) -> Any:
         if self._conn is None or self._pid != os.getpid():
-            self._conn = self.db.connect(read_only=True)
-            self._pid = os.getpid()
+            d = self.db.dialect
+            conn = d.sampler_connect(self.db.url)
+            if self.engine == "sql":
+                offsets = [t.node_offset for t in self.layout.tables]
+                d.prepare_session(conn, self.layout.edges, offsets)
+            self._conn, self._pid = conn, os.getpid()
         return self._conn
 
     def close(self) -> None:
@@ -87,8 +91,13 @@ class DbSampler:
     def contents(self, walk: WalkResult) -> dict[int, RowContent]:
         """Cells of every selected row, one fetch query per table."""
         out: dict[int, RowContent] = {}
-        for t in np.unique(walk.tab).tolist():
-            ids = np.unique(walk.row[walk.tab == t])
+        offsets = np.array([t.node_offset for t in self.layout.tables], np.int64)
+        nodes = np.unique(offsets[walk.tab] + walk.row)  # sorted: grouped by table
+        bounds = np.searchsorted(nodes, np.append(offsets, self.layout.num_nodes))
+        for t in range(len(self.layout.tables)):
+            ids = nodes[bounds[t] : bounds[t + 1]] - offsets[t]
+            if len(ids) == 0:
+                continue
             if self.engine == "memory":
                 full = self.memory.contents[t]
                 ci = full.take(ids)

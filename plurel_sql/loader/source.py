@@ -89,8 +89,12 @@ class ContextSource:
         engine: Engine = "sql",
         untimed_split: str = "train",
         drop_last: bool = False,
+        prefetch: int = 8,
     ) -> None:
         check_sizes(ctx_len, max_width, batch_size)
+        if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 1:
+            raise PlurelError(f"prefetch must be an integer >= 1, got {prefetch!r}")
+        self.prefetch = prefetch
         self.split = check_split(split)
         check_untimed(untimed_split)
         self.dbs = _as_databases(dbs)
@@ -167,8 +171,21 @@ class ContextSource:
     def iter_batches(
         self, epoch: int, shard: int = 0, num_shards: int = 1
     ) -> Iterator[dict[str, np.ndarray]]:
-        for b in self.shard_batches(shard, num_shards):
-            yield self.batch(epoch, b)
+        """This shard's batches of ``epoch``, in order.
+
+        ``prefetch`` batches are sampled together (one walk, one fetch per table)
+        and then split: a context depends only on its own seed row and salt, so
+        grouping changes nothing but the number of queries per context.
+        """
+        mine = list(self.shard_batches(shard, num_shards))
+        for i in range(0, len(mine), self.prefetch):
+            group = mine[i : i + self.prefetch]
+            idx = [self.batch_items(epoch, b) for b in group]
+            big = self.batcher.sample(self.seeds(epoch, np.concatenate(idx)))
+            start = 0
+            for ix in idx:
+                yield {k: v[start : start + len(ix)] for k, v in big.items()}
+                start += len(ix)
 
     def close(self) -> None:
         self.batcher.close()

@@ -7,9 +7,7 @@ later reader -- other processes, other machines -- reuses them. Creation is
 idempotent (``CREATE TABLE IF NOT EXISTS`` + ``INSERT ... ON CONFLICT DO
 NOTHING``) and therefore safe when several readers start at once; if the
 database cannot be written (read-only file, locked by another process) the
-statistics are computed and used without being cached. The same first
-writable open lets the dialect prepare the database for walking (PostgreSQL:
-indexes on foreign-key columns, ``CREATE INDEX IF NOT EXISTS``).
+statistics are computed and used without being cached.
 """
 
 from __future__ import annotations
@@ -91,9 +89,6 @@ def ensure_stats(db: Database) -> Stats:
         return {k: cached[k] for k in wanted}
     try:
         d = db.dialect
-        from plurel_sql.loader.layout import build_layout
-
-        d.prepare(conn, build_layout(db.schema, {}).edges)  # e.g. PostgreSQL FK indexes
         d.execute(conn, d.stats_ddl())
         for t in missing_tables:
             for c, (m, s, n) in _compute(db, conn, t).items():

@@ -11,9 +11,9 @@ the seed row (depth 0), each hop takes the rows found at the previous depth
 excluding rows whose timestamp is later than the sequence's as-of time (the
 seed's own timestamp, or the end of its split for rows without time). Rows seen
 at an earlier depth are dropped; new rows are ordered by (parent before child,
-hash, table, row). A sequence stops growing once its rows hold ``ctx_len``
-cells; finally the longest prefix of rows that fits ``ctx_len`` is kept (the
-seed row always).
+hash, node id). A sequence stops growing once its rows hold ``ctx_len`` cells;
+finally the longest prefix of rows that fits ``ctx_len`` is kept (the seed row
+always). Rows are identified by node id (``node_offset[table] + row_idx``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ import numpy as np
 
 from plurel_sql.dialects.sampling_base import FRONTIER, SamplingDialect
 from plurel_sql.loader.layout import DbLayout
-
-KEY_ROW_BITS = 2**32
 
 
 @dataclass
@@ -58,8 +56,11 @@ class WalkResult:
         return set(zip(self.tab[m].tolist(), self.row[m].tolist(), strict=True))
 
 
-def row_keys(seq: np.ndarray, tab: np.ndarray, row: np.ndarray, num_tables: int) -> np.ndarray:
-    return (seq.astype(np.int64) * num_tables + tab) * KEY_ROW_BITS + row
+def node_tables(layout: DbLayout, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(table index, row_idx) of node ids."""
+    offsets = np.asarray([t.node_offset for t in layout.tables], dtype=np.int64)
+    tab = np.searchsorted(offsets, node, side="right") - 1
+    return tab.astype(np.int64), node - offsets[tab]
 
 
 def prefix_cut(
@@ -74,12 +75,10 @@ def prefix_cut(
     whose cells fit ``ctx_len`` (the seed row is always kept)."""
     order = np.argsort(seq, kind="stable")
     seq, tab, row, depth = seq[order], tab[order], row[order], depth[order]
-    w = widths[tab]
-    cum = np.cumsum(w)
+    cum = np.cumsum(widths[tab])
     starts = np.searchsorted(seq, seq, side="left")
-    before = np.where(starts > 0, cum[starts - 1], 0) if len(seq) else cum
-    within = cum - before
-    keep = (within <= ctx_len) | (depth == 0)
+    before = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0)
+    keep = (cum - before <= ctx_len) | (depth == 0)
     return WalkResult(seq[keep], tab[keep], row[keep], depth[keep])
 
 
@@ -91,29 +90,28 @@ def sql_walk(
     ctx_len: int,
     max_width: int,
 ) -> WalkResult:
-    """Walk every sequence of ``seeds`` through the database, one query per hop."""
-    n_tab = len(layout.tables)
+    """Walk every sequence of ``seeds`` through the database, one query per hop.
+
+    ``conn`` must have the session link tables (``dialect.prepare_session``).
+    """
     widths = np.asarray(layout.widths, dtype=np.int64)
+    offsets = np.asarray([t.node_offset for t in layout.tables], dtype=np.int64)
+    num_nodes = max(int(layout.num_nodes), 1)
     b = len(seeds)
     seq0 = np.arange(b, dtype=np.int64)
-    out_seq, out_tab, out_row, out_depth = [seq0], [seeds.tab], [seeds.row], [np.zeros(b, np.int64)]
-    visited = np.sort(row_keys(seq0, seeds.tab, seeds.row, n_tab))
+    node0 = offsets[seeds.tab] + seeds.row
+    out_seq, out_node, out_depth = [seq0], [node0], [np.zeros(b, np.int64)]
+    visited = np.sort(seq0 * num_nodes + node0)
     budget = widths[seeds.tab].copy()
-    f_seq, f_tab, f_row = (
-        seq0[budget < ctx_len],
-        seeds.tab[budget < ctx_len],
-        seeds.row[budget < ctx_len],
-    )
+    go = budget < ctx_len
+    f_seq, f_node = seq0[go], node0[go]
+    sql = dialect.hop_sql(max_width)
     depth = 0
     while len(f_seq):
         depth += 1
-        sql = dialect.hop_sql(layout.edges, set(np.unique(f_tab).tolist()), max_width)
-        if not sql:
-            break
         frontier = {
             "seq": f_seq,
-            "tab": f_tab,
-            "row_idx": f_row,
+            "node": f_node,
             "asof": seeds.asof[f_seq],
             "salt": seeds.salt[f_seq],
         }
@@ -121,40 +119,27 @@ def sql_walk(
         if res.num_rows == 0:
             break
         c_seq = res.column("seq").to_numpy().astype(np.int64)
-        c_tab = res.column("tab").to_numpy().astype(np.int64)
-        c_row = res.column("row_idx").to_numpy().astype(np.int64)
+        c_node = res.column("node").to_numpy().astype(np.int64)
         c_child = res.column("is_child").to_numpy().astype(np.int64)
         c_h = res.column("h").to_numpy().astype(np.int64)
-        keys = row_keys(c_seq, c_tab, c_row, n_tab)
-        fresh = ~np.isin(keys, visited, assume_unique=False)
-        keys, c_seq, c_tab, c_row, c_child, c_h = (
-            a[fresh] for a in (keys, c_seq, c_tab, c_row, c_child, c_h)
-        )
-        # one entry per new row, a parent edge winning over a child edge
+        keys = c_seq * num_nodes + c_node
+        # drop rows seen at an earlier depth; one entry per new row, parent edge first
         o = np.lexsort((c_child, keys))
-        keys, c_seq, c_tab, c_row, c_child, c_h = (
-            a[o] for a in (keys, c_seq, c_tab, c_row, c_child, c_h)
-        )
+        keys, c_seq, c_node, c_child, c_h = (a[o] for a in (keys, c_seq, c_node, c_child, c_h))
         first = np.ones(len(keys), dtype=bool)
         first[1:] = keys[1:] != keys[:-1]
-        keys, c_seq, c_tab, c_row, c_child, c_h = (
-            a[first] for a in (keys, c_seq, c_tab, c_row, c_child, c_h)
-        )
-        o = np.lexsort((c_row, c_tab, c_h, c_child, c_seq))
-        c_seq, c_tab, c_row = c_seq[o], c_tab[o], c_row[o]
+        first &= ~np.isin(keys, visited)
+        keys, c_seq, c_node, c_child, c_h = (a[first] for a in (keys, c_seq, c_node, c_child, c_h))
+        o = np.lexsort((c_node, c_h, c_child, c_seq))
+        c_seq, c_node = c_seq[o], c_node[o]
         out_seq.append(c_seq)
-        out_tab.append(c_tab)
-        out_row.append(c_row)
+        out_node.append(c_node)
         out_depth.append(np.full(len(c_seq), depth, np.int64))
         visited = np.union1d(visited, keys)
+        c_tab = np.searchsorted(offsets, c_node, side="right") - 1
         budget += np.bincount(c_seq, weights=widths[c_tab], minlength=b).astype(np.int64)
         go = budget[c_seq] < ctx_len
-        f_seq, f_tab, f_row = c_seq[go], c_tab[go], c_row[go]
-    return prefix_cut(
-        np.concatenate(out_seq),
-        np.concatenate(out_tab),
-        np.concatenate(out_row),
-        np.concatenate(out_depth),
-        widths,
-        ctx_len,
-    )
+        f_seq, f_node = c_seq[go], c_node[go]
+    node = np.concatenate(out_node)
+    tab, row = node_tables(layout, node)
+    return prefix_cut(np.concatenate(out_seq), tab, row, np.concatenate(out_depth), widths, ctx_len)
