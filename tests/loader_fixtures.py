@@ -158,13 +158,16 @@ def build_duckdb(path: str, schema: Schema | None = None, seed: int = 0) -> str:
 
     schema = schema or small_schema()
     data = random_tables(schema, seed)
+    import pandas as pd
+
     con = duckdb.connect(path)
     for s in _ddl(schema, "DOUBLE"):
         con.execute(s)
     for t in schema.tables:
-        names = t.column_names()
-        ph = ", ".join("?" for _ in names)
-        con.executemany(f"INSERT INTO {quote(t.name)} VALUES ({ph})", _rows(t, data[t.name]))
+        frame = pd.DataFrame({n: list(data[t.name][n]) for n in t.column_names()})
+        con.register("plurel_fixture_rows", frame)
+        con.execute(f"INSERT INTO {quote(t.name)} SELECT * FROM plurel_fixture_rows")
+        con.unregister("plurel_fixture_rows")
     con.executemany("INSERT INTO plurel_meta VALUES (?, ?)", _meta(schema, seed))
     con.close()
     return f"duckdb:///{path}"

@@ -93,7 +93,7 @@ def test_no_leakage(url: str, split: str) -> None:
     db = open_database(url)
     layout = src.samplers[0].layout
     checked = 0
-    for b, batch in _all_batches(src, limit=8):
+    for b, batch in _all_batches(src, limit=3):
         seeds = src.seeds(0, src.batch_items(0, b))
         for i in range(len(seeds)):
             live = ~batch["is_padding"][i]
