@@ -39,16 +39,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from plurel_sql.generate.stream import DatabaseGenerator
-    from plurel_sql.materialize.progress import make_progress
-    from plurel_sql.materialize.writer import write_database
-
     if args.seed < 0:
         raise PlurelError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.chunk_rows < 1:
         raise PlurelError(f"--chunk-rows must be positive, got {args.chunk_rows}")
     dialect = get_dialect(parse_url(args.url, pg_schema=args.pg_schema))
     config = load_config(args.config)
+    from plurel_sql.generate.stream import DatabaseGenerator  # heavy imports after checks
+    from plurel_sql.materialize.progress import make_progress
+    from plurel_sql.materialize.writer import write_database
+
     source = DatabaseGenerator(config, args.seed, chunk_rows=args.chunk_rows)
     progress = make_progress(args.quiet)
     try:
