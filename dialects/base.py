@@ -25,6 +25,9 @@ from plurel_sql.dialects.url import DatabaseURL
 from plurel_sql.errors import DatabaseError
 
 META_TABLE = "plurel_meta"
+#: Tables named ``plurel_*`` belong to a generation (its metadata and readers' caches,
+#: e.g. the loader's ``plurel_stats``); ``--replace`` drops them with it.
+RESERVED_PREFIX = "plurel_"
 
 
 @dataclass

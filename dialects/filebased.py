@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from plurel_sql.dialects.base import META_TABLE, Dialect, WriteSession
+from plurel_sql.dialects.base import META_TABLE, RESERVED_PREFIX, Dialect, WriteSession
 
 from plurel_sql.errors import DatabaseError
 
@@ -115,7 +115,8 @@ class FileDialect(Dialect):
                 if clash and not replace:
                     raise self.conflict_error(self.url.masked, clash)
                 previous = read_meta_rows(self, con) if META_TABLE in existing else {}
-                ours = clash | {META_TABLE} | _tables_of(previous)
+                reserved = {t for t in existing if t.startswith(RESERVED_PREFIX)}
+                ours = clash | reserved | _tables_of(previous)
                 in_place = bool(existing - ours)
                 if in_place:
                     yield from self._transaction(con, WriteSession(con, existing, previous))

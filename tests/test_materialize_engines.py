@@ -192,3 +192,22 @@ def test_postgres_schemas_hold_separate_databases(pg_url, small_config):
                 cur.execute(f"DROP SCHEMA IF EXISTS {dialect.quote(name)} CASCADE")
         con.commit()
         con.close()
+
+
+@pytest.mark.parametrize("engine_url", ENGINES, indirect=True)
+def test_replace_drops_reserved_cache_tables(engine_url):
+    """Readers' caches (``plurel_*`` tables, e.g. the loader's plurel_stats) describe
+    one generation: --replace drops them with it."""
+    dialect = get_dialect(engine_url)
+    write_database(FabricatedSource(example_schema(), 1, 50), dialect, seed=1, config={})
+    cache = sa.Table("plurel_stats", sa.MetaData(), sa.Column("x", sa.Integer),
+                     schema=dialect.schema)  # fmt: skip
+    con = connect(engine_url)
+    dialect.execute(con, sa.schema.CreateTable(cache))
+    con.commit()
+    con.close()
+    write_database(FabricatedSource(example_schema(), 2, 50), get_dialect(engine_url), seed=2,
+                   config={}, replace=True)  # fmt: skip
+    con = connect(engine_url, read_only=True)
+    assert "plurel_stats" not in dialect.list_tables(con)
+    con.close()

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import META_TABLE, Dialect, WriteSession
+from plurel_sql.dialects.base import RESERVED_PREFIX
 from plurel_sql.errors import SchemaError
 from plurel_sql.materialize.ddl import (
     arrow_schema,
@@ -82,7 +83,8 @@ def normalize_batch(batch: pa.RecordBatch, expected: pa.Schema, table: str) -> p
 
 def _drop_previous(dialect: Dialect, session: WriteSession, new_names: set[str]) -> None:
     """Drop tables the new database replaces: the previous generation's (children
-    first) and any other table with a new table's name."""
+    first), any other table with a new table's name, and reserved ``plurel_*``
+    tables (metadata, readers' caches such as ``plurel_stats``)."""
     from plurel_sql.materialize.meta import parse_meta
 
     existing = set(session.existing)
@@ -94,7 +96,8 @@ def _drop_previous(dialect: Dialect, session: WriteSession, new_names: set[str])
         except Exception:  # unreadable old metadata: fall back to name clashes
             order = []
     order += sorted(new_names - set(order))
-    for name in order + [META_TABLE]:
+    order += sorted(t for t in existing if t.startswith(RESERVED_PREFIX) and t not in order)
+    for name in order:
         if name in existing:
             dialect.drop_table(session.con, name)
             existing.discard(name)
