@@ -97,43 +97,45 @@ def engine_urls(workdir: Path, pg_url: str | None) -> dict[str, str]:
 
 # ------------------------------------------------------------------------ end-to-end
 def end_to_end(urls: dict[str, str], quick: bool) -> list[dict]:
+    """Every engine per seed (interleaved, so a partial run still compares engines)."""
     from plurel_sql.generate.stream import DatabaseGenerator
 
-    runs = [("default", Config().validate(), range(2 if quick else 10))]
-    large = Config().override(database=LARGE)
-    runs.append(("large", large, range(1 if quick else 3)))
+    default, large = Config().validate(), Config().override(database=LARGE)
+    runs = [("large", large, 0)] + [("default", default, s) for s in range(2 if quick else 10)]
+    runs += [("large", large, s) for s in range(1, 1 if quick else 3)]
     out = []
-    for label, config, seeds in runs:
+    for label, config, seed in runs:
         for engine, url in urls.items():
-            for seed in seeds:
-                dialect = get_dialect(url)
-                r = write_database(
-                    DatabaseGenerator(config, seed),
-                    dialect,
-                    seed=seed,
-                    config=config.to_dict(),
-                    replace=True,
-                )
-                row = {
-                    "section": "end-to-end",
-                    "config": label,
-                    "engine": engine,
-                    "seed": seed,
-                    "rows": r.rows,
-                    "cells": r.cells,
-                    "total_s": r.total_seconds,
-                    "generate_s": r.generate_seconds,
-                    "load_s": r.load_seconds + r.finalize_seconds,
-                }
-                out.append(row)
-                print(json.dumps(row), flush=True)
+            dialect = get_dialect(url)
+            r = write_database(
+                DatabaseGenerator(config, seed),
+                dialect,
+                seed=seed,
+                config=config.to_dict(),
+                replace=True,
+            )
+            row = {
+                "section": "end-to-end",
+                "config": label,
+                "engine": engine,
+                "seed": seed,
+                "rows": r.rows,
+                "cells": r.cells,
+                "total_s": r.total_seconds,
+                "generate_s": r.generate_seconds,
+                "load_s": r.load_seconds + r.finalize_seconds,
+                "load_worker_s": r.worker_seconds,
+            }
+            out.append(row)
+            print(json.dumps(row), flush=True)
     return out
 
 
 def summarize_end_to_end(rows: list[dict]) -> list[str]:
     lines = [
-        "| config | engine | runs | rows (mean) | rows/s | cells/s | generating | loading |",
-        "|---|---|---|---|---|---|---|---|",
+        "| config | engine | runs | rows (mean) | rows/s | cells/s | generating | loading "
+        "(waited) | loader busy |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
@@ -145,7 +147,8 @@ def summarize_end_to_end(rows: list[dict]) -> list[str]:
             f"| {sum(r['rows'] for r in rs) / total:,.0f} "
             f"| {sum(r['cells'] for r in rs) / total:,.0f} "
             f"| {100 * sum(r['generate_s'] for r in rs) / total:.0f} % "
-            f"| {100 * sum(r['load_s'] for r in rs) / total:.0f} % |"
+            f"| {100 * sum(r['load_s'] for r in rs) / total:.0f} % "
+            f"| {100 * sum(r.get('load_worker_s', 0) for r in rs) / total:.0f} % |"
         )
     return lines
 
@@ -341,7 +344,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=1_000_000, help="rows of the native/load shape")
     p.add_argument("--quick", action="store_true", help="fewer seeds (smoke run)")
     p.add_argument("--out", help="write all results as JSON here")
+    p.add_argument("--summarize", metavar="LOG", help="print tables from a log of JSON lines")
     args = p.parse_args(argv)
+    if args.summarize:
+        rows = [
+            json.loads(x) for x in Path(args.summarize).read_text().splitlines() if x[:1] == "{"
+        ]
+        print("\n".join(summarize_end_to_end([r for r in rows if r["section"] == "end-to-end"])))
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="plurel-bench-"))
     results: list[dict] = []
     with contextlib.ExitStack() as stack:

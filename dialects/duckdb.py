@@ -18,8 +18,6 @@ import pyarrow as pa
 import sqlalchemy as sa
 from plurel_sql.dialects.filebased import FileDialect
 
-from plurel_sql.errors import DatabaseError
-
 BATCH_VIEW = "__plurel_batch"
 
 
@@ -95,6 +93,3 @@ class DuckDBDialect(FileDialect):
                     [col.cast(f.type) for col, f in zip(batch.columns, arrow_schema, strict=True)],
                     schema=arrow_schema,
                 )
-
-    def error(self, what: str, exc: BaseException) -> DatabaseError:
-        return super().error(what, exc)

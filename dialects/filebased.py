@@ -15,6 +15,7 @@ Two strategies, chosen per run:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -162,8 +163,7 @@ class FileDialect(Dialect):
 
 
 def _tables_of(meta_rows: dict[str, str]) -> set[str]:
-    import json
-
+    """Table names recorded in a previous generation's ``plurel_meta`` rows."""
     try:
         return {t["name"] for t in json.loads(meta_rows.get("schema", "{}")).get("tables", [])}
     except (ValueError, AttributeError, TypeError, KeyError):

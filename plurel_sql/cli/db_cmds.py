@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from plurel_sql.config import load_config
-from plurel_sql.dialects import get_dialect, parse_url
+from plurel_sql.dialects import Dialect, get_dialect, parse_url
 from plurel_sql.errors import DatabaseError, PlurelError
 
 DEFAULT_URL = "duckdb:///plurel.duckdb"
@@ -65,7 +65,10 @@ def _generate(args: argparse.Namespace) -> int:
         raise
     except Exception as exc:  # driver errors mid-load: one line, password removed
         progress.close()
-        raise _driver_error(dialect, exc) from None
+        error = _driver_error(dialect, exc)
+        if error is None:
+            raise
+        raise error from None
     if not args.quiet:
         where = dialect.url.masked + (
             f" (schema {dialect.schema})" if dialect.schema not in (None, "public") else ""
@@ -79,11 +82,12 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _driver_error(dialect, exc: Exception) -> DatabaseError:
+def _driver_error(dialect: Dialect, exc: Exception) -> DatabaseError | None:
+    """A one-line error for a database driver's exception; None for anything else."""
     module = type(exc).__module__.split(".")[0]
     if module in ("duckdb", "_duckdb", "psycopg", "sqlite3"):
-        return dialect.error("database error while writing", exc)
-    raise exc
+        return dialect.error("database error", exc)
+    return None
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -117,4 +121,7 @@ def _guard(url: str, fn):
     except PlurelError:
         raise
     except Exception as exc:
-        raise _driver_error(dialect, exc) from None
+        error = _driver_error(dialect, exc)
+        if error is None:
+            raise
+        raise error from None

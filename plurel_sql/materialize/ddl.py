@@ -14,6 +14,7 @@ import hashlib
 import pyarrow as pa
 import sqlalchemy as sa
 
+from plurel_sql.errors import SchemaError
 from plurel_sql.schema.ir import Column, Schema, Table
 
 MAX_IDENTIFIER = 63
@@ -101,8 +102,6 @@ def build_metadata(schema: Schema, db_schema: str | None = None, keys: bool = Tr
 def _ensure_parent_known(table: Table, pks: dict[str, str]) -> None:
     for fk in table.foreign_keys:
         if fk.parent not in pks:
-            from plurel_sql.errors import SchemaError
-
             raise SchemaError(f"table {table.name}: foreign key to unknown table {fk.parent}")
 
 
