@@ -94,8 +94,8 @@ def assign_parents(
     parent_bounds = _block_bounds(model.parent_rows, model.parent_blocks)
     rows = np.arange(start, stop, dtype=np.int64)
     child_block = np.searchsorted(child_bounds, rows, side="right") - 1
-    u_block = rng.random(n)
-    u_row = rng.random(n)
+    u = rng.random((n, 2))  # row-major: a prefix of rows consumes a prefix of the stream
+    u_block, u_row = u[:, 0], u[:, 1]
     parent_block = np.empty(n, dtype=np.int64)
     for block in np.unique(child_block):
         sel = child_block == block

@@ -11,48 +11,39 @@ values stay finite without per-layer NaN checks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+from scipy import special
 
 from plurel_sql.config import SCMParams
 from plurel_sql.generate.activations import Activation, make_activation
-from plurel_sql.sampling import draw_choice, draw_int
+from plurel_sql.generate.pool import RandomPool
 
 
-def init_weight(name: str, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+def init_weight(name: str, shape: tuple[int, int], pool: RandomPool) -> np.ndarray:
     """A weight matrix (fan_in, fan_out) drawn by the named initializer."""
     fan_in, fan_out = shape
     if name == "kaiming_normal":
-        w = rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
+        w = pool.normal(shape) * np.sqrt(2.0 / fan_in)
     elif name == "kaiming_uniform":
-        bound = np.sqrt(6.0 / fan_in)
-        w = rng.uniform(-bound, bound, shape)
+        w = (2.0 * pool.uniform(shape) - 1.0) * np.sqrt(6.0 / fan_in)
     elif name == "xavier_normal":
-        w = rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), shape)
+        w = pool.normal(shape) * np.sqrt(2.0 / (fan_in + fan_out))
     elif name == "xavier_uniform":
-        bound = np.sqrt(6.0 / (fan_in + fan_out))
-        w = rng.uniform(-bound, bound, shape)
+        w = (2.0 * pool.uniform(shape) - 1.0) * np.sqrt(6.0 / (fan_in + fan_out))
     elif name == "trunc_normal":
-        w = _truncated_normal(shape, rng)
+        # N(0, 1) restricted to [-2, 2], by inverse CDF of a uniform on [Phi(-2), Phi(2)]
+        lo = special.ndtr(-2.0)
+        w = special.ndtri(lo + (1.0 - 2.0 * lo) * pool.uniform(shape))
     elif name == "sparse":
         # N(0, 0.01) with half of the entries of every output column zeroed
-        w = rng.normal(0.0, 0.01, shape)
         zeros = int(np.ceil(0.5 * fan_in))
-        rank = rng.random(shape).argsort(axis=0).argsort(axis=0)
-        w[rank < zeros] = 0.0
+        rank = pool.uniform(shape).argsort(axis=0).argsort(axis=0)
+        w = np.where(rank < zeros, 0.0, pool.normal(shape) * 0.01)
     else:
         raise ValueError(f"unknown initializer {name}")
     return w.astype(np.float32)
-
-
-def _truncated_normal(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """N(0, 1) restricted to [-2, 2] by redrawing the values outside."""
-    w = rng.standard_normal(shape)
-    bad = np.abs(w) > 2.0
-    while bad.any():
-        w[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(w) > 2.0
-    return w
 
 
 @dataclass
@@ -63,32 +54,39 @@ class MLP:
     clamp: float
 
     @classmethod
-    def sample(cls, params: SCMParams, in_dim: int, out_dim: int, rng: np.random.Generator) -> MLP:
-        layers = draw_int(rng, params.mlp_layers)
+    def sample(cls, params: SCMParams, in_dim: int, out_dim: int, pool: RandomPool) -> MLP:
+        layers = pool.integer(*params.mlp_layers)
         hidden = params.embedding_dim
         dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
-        # all per-layer choices in a few vectorized draws (MLPs are sampled by thousands)
-        initializers = rng.integers(len(params.initializers), size=layers)
-        densities = rng.uniform(*params.weight_density, size=layers)
-        activations = rng.integers(len(params.activations), size=layers - 1)
-        log_scales = rng.uniform(*params.activation_log_scale, size=layers - 1)
         weights = []
         for i in range(layers):
-            w = init_weight(params.initializers[initializers[i]], (dims[i], dims[i + 1]), rng)
-            density = max(float(densities[i]), 1e-6)
-            mask = rng.random(w.shape) < density
-            weights.append((w * mask / density).astype(np.float32))
-        acts = [make_activation(params.activations[a], rng) for a in activations]
-        scales = [float(s) for s in np.exp(log_scales)]
+            w = init_weight(pool.choice(params.initializers), (dims[i], dims[i + 1]), pool)
+            density = max(pool.between(*params.weight_density), 1e-6)
+            mask = pool.uniform(w.shape) < density
+            weights.append((w * mask / np.float32(density)).astype(np.float32))
+        acts, scales = [], []
+        for _ in range(layers - 1):
+            acts.append(make_activation(pool.choice(params.activations), pool))
+            scales.append(float(np.exp(pool.between(*params.activation_log_scale))))
         return cls(weights, acts, scales, params.preactivation_clamp)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Apply to rows of ``x`` (n, in_dim) -> (n, out_dim), float32."""
+        """Apply to rows of ``x`` (n, in_dim) -> (n, out_dim), float32.
+
+        Layer scales are folded into the next layer's weights at construction
+        (``(s * a) @ W == a @ (s * W)``), saving one pass over the activations.
+        """
         c = np.float32(self.clamp)
-        for w, act, scale in zip(self.weights, self.activations, self.scales, strict=False):
+        for w, act in zip(self._folded[:-1], self.activations, strict=True):
             x = act(_dense(x, w, c))
-            x *= np.float32(scale)
-        return _dense(x, self.weights[-1], c)
+        return _dense(x, self._folded[-1], c)
+
+    @cached_property
+    def _folded(self) -> list[np.ndarray]:
+        folded = [self.weights[0]]
+        for w, scale in zip(self.weights[1:], self.scales, strict=True):
+            folded.append((w * np.float32(scale)).astype(np.float32))
+        return folded
 
 
 def _dense(x: np.ndarray, w: np.ndarray, c: np.float32) -> np.ndarray:
@@ -115,10 +113,10 @@ class CategoricalEncoder:
     table: np.ndarray  # (k, d): MLP(embedding) for every category
 
     @classmethod
-    def sample(cls, params: SCMParams, k: int, rng: np.random.Generator) -> CategoricalEncoder:
+    def sample(cls, params: SCMParams, k: int, pool: RandomPool) -> CategoricalEncoder:
         d = params.embedding_dim
-        emb = init_weight(draw_choice(rng, params.initializers), (k, d), rng)
-        return cls(MLP.sample(params, d, d, rng)(emb))
+        emb = init_weight(pool.choice(params.initializers), (k, d), pool)
+        return cls(MLP.sample(params, d, d, pool)(emb))
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         return self.table[values]
@@ -127,13 +125,11 @@ class CategoricalEncoder:
 Encoder = NumericEncoder | CategoricalEncoder
 
 
-def sample_encoder(
-    params: SCMParams, num_categories: int | None, rng: np.random.Generator
-) -> Encoder:
+def sample_encoder(params: SCMParams, num_categories: int | None, pool: RandomPool) -> Encoder:
     """A numerical encoder when ``num_categories`` is None, else a categorical one."""
     if num_categories is None:
-        return NumericEncoder(MLP.sample(params, 1, params.embedding_dim, rng))
-    return CategoricalEncoder.sample(params, num_categories, rng)
+        return NumericEncoder(MLP.sample(params, 1, params.embedding_dim, pool))
+    return CategoricalEncoder.sample(params, num_categories, pool)
 
 
 @dataclass
@@ -161,11 +157,9 @@ class CategoricalDecoder:
 Decoder = NumericDecoder | CategoricalDecoder
 
 
-def sample_decoder(
-    params: SCMParams, num_categories: int | None, rng: np.random.Generator
-) -> Decoder:
+def sample_decoder(params: SCMParams, num_categories: int | None, pool: RandomPool) -> Decoder:
     d = params.embedding_dim
     if num_categories is None:
-        return NumericDecoder(MLP.sample(params, d, 1, rng))
-    table = init_weight(draw_choice(rng, params.initializers), (num_categories, d), rng)
-    return CategoricalDecoder(MLP.sample(params, d, d, rng), table)
+        return NumericDecoder(MLP.sample(params, d, 1, pool))
+    table = init_weight(pool.choice(params.initializers), (num_categories, d), pool)
+    return CategoricalDecoder(MLP.sample(params, d, d, pool), table)

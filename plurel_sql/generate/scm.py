@@ -32,6 +32,7 @@ from scipy import special
 
 from plurel_sql.config import GraphParams, SCMParams
 from plurel_sql.generate.mlp import Decoder, Encoder, sample_decoder, sample_encoder
+from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.sources import Source, sample_source
 from plurel_sql.graphs import DAG, sample_dag
 from plurel_sql.rng import stream
@@ -39,6 +40,7 @@ from plurel_sql.sampling import draw_choice, draw_float, draw_int
 from plurel_sql.schema.ir import Table
 
 NOISE_QUANTILES = 128  # intervals of the inverse-CDF table used for Beta node noise
+SUB_BLOCK_ROWS = 2048  # rows propagated together (cache-sized), within one RNG block
 
 
 @dataclass
@@ -106,72 +108,111 @@ class TableSCM:
     def compute_block(
         self, start: int, stop: int, block: int, fk_values: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
-        """SCM values of every feature column for rows ``[start, stop)``."""
+        """SCM values of every feature column for rows ``[start, stop)`` (one RNG block).
+
+        Rows are propagated in sub-blocks of ``SUB_BLOCK_ROWS`` so the (rows x 32)
+        intermediates stay in the CPU cache (2x faster than whole 8192-row blocks);
+        each node's noise is drawn sequentially from its block stream, so the values
+        are the same as drawing the whole block at once.
+        """
         n = stop - start
         d = self.params.embedding_dim
         clamp = np.float32(self.params.term_clamp)
-        gathered: dict[str, list[np.ndarray]] = {}
-        for contribution in self.contributions:
-            idx = fk_values[contribution.fk_column]
-            for agg, per_parent in contribution.reduced.items():
-                gathered.setdefault(agg, []).append(per_parent[idx])
-        values: dict[int, np.ndarray] = {}
-        for v in self.order:
-            node = self.nodes[v]
-            rng = stream(self.seed, "scm", self.table.name, "node", v, "block", block)
-            if node.source is not None:
-                values[v] = node.source.values(start, stop, rng)
-                continue
-            terms = [
-                np.clip(
-                    np.float32(self.edge_weights[(p, v)]) * self.edge_encoders[(p, v)](values[p]),
-                    -clamp,
-                    clamp,
-                )
-                for p in self.dag.parents[v]
-            ]
-            terms += gathered.get(node.aggregation, [])
-            u = rng.random((n, d), dtype=np.float32) * NOISE_QUANTILES
-            knot = np.minimum(u.astype(np.int32), NOISE_QUANTILES - 1)
-            frac = u - knot
-            icdf = node.noise_icdf
-            emb = icdf[knot] * (1 - frac) + icdf[knot + 1] * frac
-            if terms:
-                emb = emb + aggregate(terms, node.aggregation)
-            emb = np.nan_to_num(emb, nan=0.0, posinf=clamp, neginf=-clamp)
-            values[v] = node.decoder(emb.astype(np.float32, copy=False))
-        out = {}
-        for name, node in self.column_nodes.items():
-            out[name] = values[node.index]
-        return out
+        rngs = {
+            v: stream(self.seed, "scm", self.table.name, "node", v, "block", block)
+            for v in self.order
+        }
+        sources = {
+            v: self.nodes[v].source.values(start, stop, rngs[v])
+            for v in self.order
+            if self.nodes[v].source is not None
+        }
+        columns = self.column_nodes
+        out: dict[str, list[np.ndarray]] = {name: [] for name in columns}
+        for lo in range(0, n, SUB_BLOCK_ROWS):
+            hi = min(lo + SUB_BLOCK_ROWS, n)
+            rows = hi - lo
+            values: dict[int, np.ndarray] = {}
+            for v in self.order:
+                node = self.nodes[v]
+                if node.source is not None:
+                    values[v] = sources[v][lo:hi]
+                    continue
+                acc = Accumulator(node.aggregation)
+                for p in self.dag.parents[v]:
+                    term = self.edge_encoders[(p, v)](values[p])
+                    term *= np.float32(self.edge_weights[(p, v)])
+                    acc.add(np.clip(term, -clamp, clamp, out=term))
+                for contribution in self.contributions:
+                    per_parent = contribution.reduced.get(node.aggregation)
+                    if per_parent is not None:
+                        acc.add(per_parent[fk_values[contribution.fk_column][lo:hi]])
+                u = rngs[v].random((rows, d), dtype=np.float32)
+                u *= NOISE_QUANTILES
+                knot = np.minimum(u.astype(np.int32), NOISE_QUANTILES - 1)
+                u -= knot
+                icdf = node.noise_icdf
+                emb = icdf[knot]
+                emb += (icdf[knot + 1] - emb) * u
+                if acc.count:
+                    emb += acc.result()
+                values[v] = node.decoder(emb)
+            for name, node in columns.items():
+                out[name].append(values[node.index])
+        return {name: np.concatenate(parts) for name, parts in out.items()}
+
+
+class Accumulator:
+    """Streaming reduction of (rows, d) terms: sum, max, product or logsumexp.
+
+    Terms are folded in one at a time instead of being stacked, which keeps memory
+    at two arrays whatever a node's in-degree (dense causal graphs have nodes with
+    dozens of parents). Products can overflow; NaN/inf are mapped to finite values.
+    """
+
+    def __init__(self, mode: str):
+        if mode not in ("sum", "max", "product", "logsumexp"):
+            raise ValueError(f"unknown aggregation {mode}")
+        self.mode = mode
+        self.count = 0
+        self._acc: np.ndarray | None = None
+        self._sum: np.ndarray | None = None  # logsumexp: sum of exp(term - running max)
+
+    def add(self, term: np.ndarray) -> None:
+        self.count += 1
+        if self._acc is None:
+            self._acc = term.astype(np.float32, copy=True)
+            if self.mode == "logsumexp":
+                self._sum = np.ones_like(self._acc)
+            return
+        acc = self._acc
+        if self.mode == "sum":
+            acc += term
+        elif self.mode == "max":
+            np.maximum(acc, term, out=acc)
+        elif self.mode == "product":
+            acc *= term
+        else:  # online logsumexp: rescale the running sum when the maximum grows
+            top = np.maximum(acc, term)
+            self._sum *= np.exp(acc - top)
+            self._sum += np.exp(term - top)
+            self._acc = top
+
+    def result(self) -> np.ndarray:
+        assert self._acc is not None, "no terms were added"
+        if self.mode == "logsumexp":
+            return self._acc + np.log(self._sum)
+        if self.mode == "product":
+            return np.nan_to_num(self._acc, nan=0.0, posinf=3e38, neginf=-3e38)
+        return self._acc
 
 
 def aggregate(terms: list[np.ndarray], mode: str) -> np.ndarray:
-    """Reduce a list of (n, d) terms: sum, max, product or logsumexp."""
-    if mode == "sum":
-        out = terms[0].copy()
-        for t in terms[1:]:
-            out += t
-        return out
-    if mode == "max":
-        out = terms[0].copy()
-        for t in terms[1:]:
-            np.maximum(out, t, out=out)
-        return out
-    if mode == "product":
-        out = terms[0].copy()
-        for t in terms[1:]:
-            out *= t
-        return out
-    if mode == "logsumexp":
-        top = terms[0].copy()
-        for t in terms[1:]:
-            np.maximum(top, t, out=top)
-        total = np.zeros_like(top)
-        for t in terms:
-            total += np.exp(t - top)
-        return top + np.log(total)
-    raise ValueError(f"unknown aggregation {mode}")
+    """Reduce a list of (n, d) terms with the named aggregation."""
+    acc = Accumulator(mode)
+    for term in terms:
+        acc.add(term)
+    return acc.result()
 
 
 def _beta_icdf(a: float, b: float, dim: int) -> np.ndarray:
@@ -192,6 +233,7 @@ def plan_scm(
     """Draw every random structure of a table's SCM (graph, node types, MLPs,
     sources) from the table's own streams."""
     rng = stream(seed, "scm", table.name, "plan")
+    pool = RandomPool(stream(seed, "scm", table.name, "weights"))  # MLP weights, in bulk
     mode = draw_choice(rng, scm.propagation_modes)
     n_features = len(table.features)
     ratio = draw_float(rng, scm.column_node_ratio)
@@ -212,20 +254,19 @@ def plan_scm(
             k = None
         prop_k = k if mode == "type_eager" else None
         node = Node(index=v, num_categories=k, column=col.name if col else None)
-        node_rng = rng  # the plan is one sequential unit; only row blocks need own streams
-        node.aggregation = draw_choice(node_rng, scm.aggregations)
+        node.aggregation = draw_choice(rng, scm.aggregations)
         if in_degree[v] == 0:
-            node.source = sample_source(scm, prop_k, table.num_rows, activity, node_rng)
+            node.source = sample_source(scm, prop_k, table.num_rows, activity, rng)
         else:
-            a = draw_float(node_rng, scm.node_noise_a)
-            b = draw_float(node_rng, scm.node_noise_b)
+            a = draw_float(rng, scm.node_noise_a)
+            b = draw_float(rng, scm.node_noise_b)
             node.noise_icdf = _beta_icdf(a, b, scm.embedding_dim)
-            node.decoder = sample_decoder(scm, prop_k, node_rng)
+            node.decoder = sample_decoder(scm, prop_k, pool)
         nodes.append(node)
     edge_encoders, edge_weights = {}, {}
     for (p, c), w in zip(dag.edges.tolist(), dag.weights.tolist(), strict=True):
         k = nodes[p].num_categories if mode == "type_eager" else None
-        edge_encoders[(p, c)] = sample_encoder(scm, k, rng)
+        edge_encoders[(p, c)] = sample_encoder(scm, k, pool)
         edge_weights[(p, c)] = w
     needed = {nodes[v].aggregation for v in range(num_nodes) if in_degree[v] > 0}
     contributions = [
@@ -267,9 +308,9 @@ def _parent_contribution(
     clamp = np.float32(scm.term_clamp)
     count = max(len(features.columns), 1)
     embedded = []
-    rng = stream(seed, "scm", table.name, "parent_encoders", fk_column)
+    pool = RandomPool(stream(seed, "scm", table.name, "parent_encoders", fk_column))
     for name, values in features.columns.items():
-        encoder = sample_encoder(scm, features.num_categories[name], rng)
+        encoder = sample_encoder(scm, features.num_categories[name], pool)
         embedded.append(encoder(values))
     contribution = ParentContribution(fk_column)
     if not embedded:

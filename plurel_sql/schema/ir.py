@@ -115,6 +115,8 @@ class Schema:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Schema:
+        if not isinstance(data, dict):
+            raise SchemaError("invalid schema IR: expected a JSON object")
         try:
             version = data.get("ir_version", IR_VERSION)
             if version != IR_VERSION:
@@ -141,7 +143,7 @@ class Schema:
             )
         except SchemaError:
             raise
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SchemaError(f"invalid schema IR: {type(exc).__name__}: {exc}") from None
 
     @classmethod

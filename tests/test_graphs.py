@@ -1,0 +1,58 @@
+"""Graph generators: connected DAGs with one finite weight per edge, for every size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from plurel_sql.config import GRAPH_LAYOUTS, GraphParams
+from plurel_sql.graphs import GENERATORS, sample_dag
+
+
+@pytest.mark.parametrize("layout", GRAPH_LAYOUTS)
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(min_value=1, max_value=60), seed=st.integers(0, 2**32 - 1))
+def test_every_generator_returns_a_connected_dag(layout: str, n: int, seed: int) -> None:
+    dag = sample_dag(layout, n, GraphParams(), np.random.default_rng(seed))
+    assert dag.num_nodes == n
+    assert dag.is_connected()
+    order = dag.topological_order()  # raises on a cycle
+    assert sorted(order) == list(range(n))
+    position = {v: i for i, v in enumerate(order)}
+    assert all(position[p] < position[c] for p, c in dag.edges)
+    assert len({(int(p), int(c)) for p, c in dag.edges}) == len(dag.edges)  # no duplicates
+    assert all(p != c for p, c in dag.edges)
+    assert dag.weights.shape == (len(dag.edges),)
+    assert np.isfinite(dag.weights).all()
+
+
+def test_generators_are_deterministic_for_a_generator_state() -> None:
+    for layout in GENERATORS:
+        a = sample_dag(layout, 25, GraphParams(), np.random.default_rng(7))
+        b = sample_dag(layout, 25, GraphParams(), np.random.default_rng(7))
+        assert np.array_equal(a.edges, b.edges) and np.array_equal(a.weights, b.weights)
+
+
+def test_tree_layouts_have_n_minus_one_edges_and_one_root_or_sink() -> None:
+    rng = np.random.default_rng(3)
+    tree = sample_dag("RandomTree", 30, GraphParams(), rng)
+    reverse = sample_dag("ReverseRandomTree", 30, GraphParams(), rng)
+    assert len(tree.edges) == len(reverse.edges) == 29
+    assert (tree.in_degree() == 0).sum() == 1  # a single root
+    assert (reverse.out_degree() == 0).sum() == 1  # a single sink
+
+
+def test_barabasi_albert_drops_sink_edges_only_when_asked() -> None:
+    keep_all = GraphParams(barabasi_albert_drop_prob=0.0)
+    drop_all = GraphParams(barabasi_albert_drop_prob=1.0)
+    n_keep = sum(
+        len(sample_dag("BarabasiAlbert", 40, keep_all, np.random.default_rng(s)).edges)
+        for s in range(20)
+    )
+    n_drop = sum(
+        len(sample_dag("BarabasiAlbert", 40, drop_all, np.random.default_rng(s)).edges)
+        for s in range(20)
+    )
+    assert n_drop < n_keep
