@@ -206,47 +206,76 @@ def _time_load(url: str, schema: Schema, batches: list, **dialect_attrs) -> floa
     return time.perf_counter() - started
 
 
-def duckdb_native(path: Path, rows: int) -> float:
+def duckdb_native(path: Path, rows: int, keyed: bool = False) -> float:
+    """DuckDB generating the same shape itself from ``range(n)``: CREATE TABLE AS
+    (no keys) or, with ``keyed``, INSERT ... SELECT into the same tables with the
+    keys our DDL declares (PRIMARY KEY on both, FOREIGN KEY parent_id)."""
     import duckdb
 
     path.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
+    if keyed:
+        schema = shape_schema(rows)
+        dialect = get_dialect(f"duckdb:///{path}")
+        for table in build_metadata(schema).sorted_tables:
+            con.execute(str(sa.schema.CreateTable(table).compile(dialect=dialect.sa_dialect)))
+        con.execute("INSERT INTO parent SELECT range FROM range(1000)")
     cols = ["range AS row_idx", "range % 1000 AS parent_id"]
     cols += [f"random() * 10 AS num_{i}" for i in range(8)]
     cols += [f"random() < 0.5 AS bool_{i}" for i in range(2)]
     cols += [f"['alpha','beta','gamma','delta'][1 + (range % 4)::INT] AS cat_{i}" for i in (0, 1)]
     cols += ["TIMESTAMP '2000-01-01' + INTERVAL (range) SECOND AS event_time"]
     started = time.perf_counter()
-    con.execute(f"CREATE TABLE wide AS SELECT {', '.join(cols)} FROM range({rows})")
+    if keyed:
+        con.execute(f"INSERT INTO wide SELECT {', '.join(cols)} FROM range({rows})")
+    else:
+        con.execute(f"CREATE TABLE wide AS SELECT {', '.join(cols)} FROM range({rows})")
     con.execute("CHECKPOINT")
     seconds = time.perf_counter() - started
     con.close()
     return seconds
 
 
-def pg_native_copy(url: str, schema: Schema, batches: list) -> float:
-    """COPY of prebuilt binary buffers into an unconstrained table (no encoding timed)."""
+def pg_native_copy(url: str, schema: Schema, batches: list, keyed: bool = False) -> float:
+    """COPY of prebuilt binary buffers into an unconstrained table (encoding not timed);
+    with ``keyed`` also ALTER TABLE ... ADD PRIMARY KEY / FOREIGN KEY afterwards."""
     from plurel_sql.dialects.pgcopy import encode_batch
 
     dialect = get_dialect(url)
     con = dialect.connect()
-    table = build_metadata(schema, dialect.schema, keys=False).tables
-    wide = next(t for t in table.values() if t.name == "wide")
-    buffers = [encode_batch(b) for t, b in batches if t.name == "wide"]
+    tables = {t.name: t for t in build_metadata(schema, dialect.schema, keys=False).tables.values()}
+    buffers = {name: [encode_batch(b) for t, b in batches if t.name == name] for name in tables}
     dialect.create_schema(con)
-    dialect.execute(con, sa.schema.DropTable(wide, if_exists=True))
-    dialect.execute(con, sa.schema.CreateTable(wide))
-    cols = ", ".join(dialect.quote(c.name) for c in wide.columns)
+    for table in reversed(list(tables.values())):
+        dialect.execute(con, f"DROP TABLE IF EXISTS {dialect.quote_table(table)} CASCADE")
+    for table in tables.values():
+        dialect.execute(con, sa.schema.CreateTable(table))
+
+    def copy(name: str) -> None:
+        table = tables[name]
+        cols = ", ".join(dialect.quote(c.name) for c in table.columns)
+        sql = f"COPY {dialect.quote_table(table)} ({cols}) FROM STDIN (FORMAT BINARY)"
+        with con.cursor() as cur:
+            for buf in buffers[name]:
+                with cur.copy(sql) as cp:
+                    cp.write(buf)
+
+    parent, wide = dialect.quote_table(tables["parent"]), dialect.quote_table(tables["wide"])
+    copy("parent")
+    dialect.execute(con, f"ALTER TABLE {parent} ADD PRIMARY KEY (row_idx)")
+    con.commit()
     started = time.perf_counter()
-    with con.cursor() as cur:
-        for buf in buffers:
-            with cur.copy(
-                f"COPY {dialect.quote_table(wide)} ({cols}) FROM STDIN (FORMAT BINARY)"
-            ) as cp:
-                cp.write(buf)
+    copy("wide")
+    if keyed:
+        dialect.execute(con, f"ALTER TABLE {wide} ADD PRIMARY KEY (row_idx)")
+        dialect.execute(
+            con,
+            f"ALTER TABLE {wide} ADD FOREIGN KEY (parent_id) REFERENCES {parent} (row_idx)",
+        )
     con.commit()
     seconds = time.perf_counter() - started
-    dialect.execute(con, sa.schema.DropTable(wide))
+    for table in (wide, parent):
+        dialect.execute(con, f"DROP TABLE {table} CASCADE")
     con.commit()
     con.close()
     return seconds
@@ -288,6 +317,8 @@ def native(urls: dict[str, str], workdir: Path, rows: int) -> list[dict]:
     record(
         "duckdb", "CREATE TABLE AS SELECT FROM range(n)", duckdb_native(workdir / "n.duckdb", rows)
     )
+    keyed = duckdb_native(workdir / "k.duckdb", rows, keyed=True)
+    record("duckdb", "INSERT SELECT FROM range(n) into keyed tables", keyed)
     if "postgresql" in urls:
         record(
             "postgresql",
@@ -299,10 +330,21 @@ def native(urls: dict[str, str], workdir: Path, rows: int) -> list[dict]:
             "COPY prebuilt binary buffer",
             pg_native_copy(urls["postgresql"], schema, batches),
         )
+        record(
+            "postgresql",
+            "COPY prebuilt binary buffer, then ADD PRIMARY KEY + FOREIGN KEY",
+            pg_native_copy(urls["postgresql"], schema, batches, keyed=True),
+        )
         scale = max(1, rows // 100_000)
         seconds = pgbench_init(urls["postgresql"], scale)
         if seconds is not None:
-            record("postgresql", f"pgbench -i -I dtg -s {scale}", seconds, scale * 100_000)
+            # pgbench_accounts rows have 4 columns (aid, bid, abalance, filler char(84))
+            n = scale * 100_000
+            row = {"section": "native", "engine": "postgresql", "rows": n}
+            row.update(path=f"pgbench -i -I dtg -s {scale}", seconds=seconds)
+            row.update(rows_per_s=n / seconds, cells_per_s=4 * n / seconds)
+            out.append(row)
+            print(json.dumps(row), flush=True)
     record(
         "sqlite", "ours (executemany, one transaction)", _time_load(urls["sqlite"], schema, batches)
     )
