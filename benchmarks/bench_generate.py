@@ -1,0 +1,155 @@
+"""Generator benchmarks (issue 2): cells/s and peak memory on one core.
+
+    python benchmarks/bench_generate.py default --seeds 0-9
+    python benchmarks/bench_generate.py large --seeds 0-2
+    python benchmarks/bench_generate.py stream10m --seeds 0
+
+Every seed runs in a fresh child process pinned to CPU 0 with single-threaded BLAS,
+so each line's peak RSS (ru_maxrss of that process) and time are its own. Batches are
+serialized with Arrow IPC into /dev/null, so the figure includes producing the Arrow
+batches a loader would receive. ``cells`` counts every stored cell: rows x columns,
+keys and timestamps included.
+
+Configurations:
+- ``default``: the method's defaults.
+- ``large``: 8 tables, entity tables 20,000 rows, activity tables 100,000 rows.
+- ``stream10m``: a memory test: 4 tables whose activity tables have 10,000,000 rows
+  each (entity tables 1,000 rows, 3-8 features, sparse causal graphs so it finishes
+  in minutes; memory, not speed, is what it measures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+CONFIGS = {
+    "default": {},
+    "large": {
+        "database": {
+            "num_tables": [8, 8],
+            "entity_rows": [20_000, 20_000],
+            "activity_rows": [100_000, 100_000],
+        }
+    },
+    "stream10m": {
+        "database": {
+            "num_tables": [4, 4],
+            "table_layouts": ["BarabasiAlbert"],
+            "entity_rows": [1_000, 1_000],
+            "activity_rows": [10_000_000, 10_000_000],
+            "feature_columns": [3, 8],
+        },
+        "scm": {"layouts": ["RandomTree", "ReverseRandomTree", "BarabasiAlbert"]},
+    },
+}
+
+
+def run_one(config_name: str, seed: int) -> dict:
+    """Generate one database in this process and return its figures."""
+    import resource
+    import time
+
+    import pyarrow as pa
+
+    from plurel_sql.config import Config
+    from plurel_sql.generate.stream import DatabaseGenerator
+
+    config = Config.from_dict(CONFIGS[config_name])
+    start = time.perf_counter()
+    cpu = time.process_time()
+    gen = DatabaseGenerator(config, seed)
+    rows = cells = 0
+    writers: dict[str, pa.ipc.RecordBatchStreamWriter] = {}
+    with open(os.devnull, "wb") as sink:
+        for table, batch in gen.batches():
+            if table.name not in writers:
+                writers[table.name] = pa.ipc.new_stream(sink, batch.schema)
+            writers[table.name].write_batch(batch)
+            rows += batch.num_rows
+            cells += batch.num_rows * batch.num_columns
+        for writer in writers.values():
+            writer.close()
+    seconds = time.perf_counter() - start
+    return {
+        "config": config_name,
+        "seed": seed,
+        "tables": len(gen.final_schema.tables),
+        "rows": rows,
+        "cells": cells,
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(time.process_time() - cpu, 3),
+        "cells_per_s": round(cells / seconds),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def parse_seeds(text: str) -> list[int]:
+    if "-" in text:
+        lo, hi = text.split("-")
+        return list(range(int(lo), int(hi) + 1))
+    return [int(s) for s in text.split(",")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", choices=sorted(CONFIGS))
+    parser.add_argument("--seeds", default="0-9", help="e.g. 0-9 or 0,3,5")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help="append JSON lines here")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_one(args.config, parse_seeds(args.seeds)[0])))
+        return
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    results = []
+    header = (
+        f"{'seed':>4} {'tables':>6} {'rows':>10} {'cells':>11} {'s':>8} {'cells/s':>9} "
+        f"{'RSS MB':>7}"
+    )
+    print(f"config={args.config}  (one core: taskset -c 0, single-threaded BLAS)")
+    print(header)
+    for seed in parse_seeds(args.seeds):
+        cmd = [
+            "taskset",
+            "-c",
+            "0",
+            sys.executable,
+            __file__,
+            args.config,
+            "--seeds",
+            str(seed),
+            "--child",
+        ]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        results.append(r)
+        print(
+            f"{seed:>4} {r['tables']:>6} {r['rows']:>10} {r['cells']:>11} {r['seconds']:>8.2f} "
+            f"{r['cells_per_s']:>9} {r['peak_rss_mb']:>7}",
+            flush=True,
+        )
+        if args.out:
+            with open(args.out, "a") as fh:
+                fh.write(json.dumps(r) + "\n")
+
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in results)
+
+    print(
+        f"{'med':>4} {med('tables'):>6} {med('rows'):>10} {med('cells'):>11} "
+        f"{med('seconds'):>8.2f} {med('cells_per_s'):>9} {med('peak_rss_mb'):>7}"
+    )
+
+
+if __name__ == "__main__":
+    main()
