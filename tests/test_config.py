@@ -135,3 +135,15 @@ def test_override_from_python_keeps_other_defaults() -> None:
     assert cfg.database.entity_rows == [500, 1000]
     with pytest.raises(ConfigError, match="unknown configuration key 'scm.depth'"):
         default_config().override(scm={"depth": 3})
+
+
+def test_every_key_is_documented() -> None:
+    import dataclasses
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    cfg = default_config()
+    for group in dataclasses.fields(cfg):
+        assert f"`[{group.name}]`" in text
+        for f in dataclasses.fields(getattr(cfg, group.name)):
+            assert f"`{f.name}`" in text, f"docs/configuration.md lacks {group.name}.{f.name}"

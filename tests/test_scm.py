@@ -1,0 +1,149 @@
+"""Stage 3 building blocks: activations, MLPs, aggregation, sources, the table SCM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special
+
+from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams, default_config
+from plurel_sql.generate.activations import make_activation
+from plurel_sql.generate.mlp import MLP, init_weight
+from plurel_sql.generate.pool import RandomPool
+from plurel_sql.generate.scm import Accumulator, plan_scm
+from plurel_sql.generate.sources import TimeSeriesSource, sample_source
+from plurel_sql.schema.ir import Column, Table
+
+TORCH_EQUIVALENT = {
+    "relu": "relu",
+    "elu": "elu",
+    "selu": "selu",
+    "silu": "silu",
+    "softsign": "softsign",
+    "sigmoid": "sigmoid",
+    "hardswish": "hardswish",
+    "mish": "mish",
+    "leaky_relu": "leaky_relu",
+    "gelu": "gelu",
+    "softplus": "softplus",
+    "hardsigmoid": "hardsigmoid",
+    "hardtanh": "hardtanh",
+    "celu": "celu",
+    "tanhshrink": "tanhshrink",
+    "logsigmoid": "logsigmoid",
+    "softshrink": "softshrink",
+    "hardshrink": "hardshrink",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_EQUIVALENT))
+def test_activations_match_torch(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    x = np.linspace(-40, 40, 20001, dtype=np.float32)
+    ours = make_activation(name, RandomPool(np.random.default_rng(0)))(x)
+    theirs = getattr(torch.nn.functional, TORCH_EQUIVALENT[name])(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_every_activation_is_finite_on_clamped_inputs(name: str) -> None:
+    x = np.concatenate([np.linspace(-1e6, 1e6, 1001), np.linspace(-5, 5, 1001)]).astype(np.float32)
+    y = make_activation(name, RandomPool(np.random.default_rng(1)))(x)
+    assert y.shape == x.shape and y.dtype == np.float32
+    assert np.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", INITIALIZERS)
+def test_initializers(name: str) -> None:
+    w = init_weight(name, (32, 32), RandomPool(np.random.default_rng(2)))
+    assert w.shape == (32, 32) and w.dtype == np.float32 and np.isfinite(w).all()
+    if name == "sparse":
+        assert ((w == 0).sum(axis=0) == 16).all()
+    if name == "trunc_normal":
+        assert np.abs(w).max() <= 2.0
+
+
+def test_mlp_masks_layers_and_clamps() -> None:
+    params = SCMParams(mlp_layers=[3, 3], weight_density=[0.5, 0.5])
+    mlp = MLP.sample(params, 1, 32, RandomPool(np.random.default_rng(3)))
+    assert [w.shape for w in mlp.weights] == [(1, 32), (32, 32), (32, 32)]
+    assert len(mlp.activations) == 2
+    zero_share = np.mean([(w == 0).mean() for w in mlp.weights[1:]])
+    assert 0.35 < zero_share < 0.75  # Bernoulli(0.5) mask
+    out = mlp(np.array([[1e30], [-1e30], [0.0]], dtype=np.float32))
+    assert np.isfinite(out).all() and np.abs(out).max() <= params.preactivation_clamp
+
+
+@pytest.mark.parametrize("mode", AGGREGATIONS)
+def test_streaming_aggregation_matches_stacked(mode: str) -> None:
+    rng = np.random.default_rng(4)
+    terms = [rng.normal(0, 3, (50, 8)).astype(np.float32) for _ in range(7)]
+    acc = Accumulator(mode)
+    for t in terms:
+        acc.add(t)
+    stacked = np.stack(terms).astype(np.float64)
+    expected = {
+        "sum": stacked.sum(0),
+        "max": stacked.max(0),
+        "product": stacked.prod(0),
+        "logsumexp": special.logsumexp(stacked, axis=0),
+    }[mode]
+    np.testing.assert_allclose(acc.result(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_time_series_blocks_equal_one_pass() -> None:
+    """The AR(1) state carries across blocks: two halves == one pass."""
+    params = SCMParams()
+    a = TimeSeriesSource.sample(params, 1000, True, np.random.default_rng(6))
+    b = TimeSeriesSource.sample(params, 1000, True, np.random.default_rng(6))
+    whole = a.values(0, 1000, np.random.default_rng(7))
+    noise = np.random.default_rng(7)
+    halves = np.concatenate([b.values(0, 500, noise), b.values(500, 1000, noise)])
+    np.testing.assert_allclose(whole, halves, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["ts", "uniform", "gaussian", "beta", "mixed"])
+def test_numeric_sources_stay_in_range(kind: str) -> None:
+    params = SCMParams(sources=[kind])
+    for seed in range(20):
+        source = sample_source(params, None, 500, seed % 2 == 0, np.random.default_rng(seed))
+        values = source.values(0, 500, np.random.default_rng(seed + 100))
+        assert values.shape == (500,) and np.isfinite(values).all()
+        if kind in ("uniform", "gaussian", "beta"):
+            assert values.min() >= source.lo - 1e-4 and values.max() <= source.hi + 1e-4
+
+
+@pytest.mark.parametrize("kind", ["ts", "uniform"])
+def test_categorical_sources_give_valid_categories(kind: str) -> None:
+    params = SCMParams(sources=[kind])
+    source = sample_source(params, 5, 300, True, np.random.default_rng(8))
+    values = source.values(0, 300, np.random.default_rng(9))
+    assert values.min() >= 0 and values.max() < 5
+
+
+@pytest.mark.parametrize("mode", ["type_eager", "type_lazy"])
+def test_table_scm_outputs_typed_columns(mode: str) -> None:
+    cfg = default_config().override(scm={"propagation_modes": [mode]})
+    table = Table(
+        name="t",
+        kind="activity",
+        num_rows=300,
+        primary_key="row_idx",
+        features=[
+            Column("feature_0", "numeric", nullable=True),
+            Column("feature_1", "boolean", num_categories=4),
+            Column("feature_2", "categorical", labels=["a", "b", "c"], num_categories=3),
+        ],
+        time_column="date",
+    )
+    for seed in range(5):
+        scm = plan_scm(table, {}, cfg.scm, cfg.graph, seed)
+        assert scm.mode == mode
+        out = scm.compute_block(0, 300, 0, {})
+        assert set(out) == {"feature_0", "feature_1", "feature_2"}
+        assert out["feature_0"].dtype == np.float32 and np.isfinite(out["feature_0"]).all()
+        if mode == "type_eager":
+            assert out["feature_1"].min() >= 0 and out["feature_1"].max() < 4
+            assert out["feature_2"].min() >= 0 and out["feature_2"].max() < 3
+        else:
+            assert set(scm.quantizers) == {"feature_1", "feature_2"}
