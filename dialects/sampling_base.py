@@ -164,20 +164,19 @@ class SamplingDialect:
         """One hop for every sequence of a batch at once.
 
         The frontier relation has columns (seq, node, asof, salt). The result has
-        (seq, node, is_child, h): every parent of a frontier node, and at most
+        (seq, node, is_child): every parent of a frontier node, and at most
         ``max_width`` children per frontier node (over all incoming foreign keys
-        together: those with the smallest hash), nodes later than the sequence's
-        ``asof`` excluded.
+        together: those with the smallest (hash, node)), nodes later than the
+        sequence's ``asof`` excluded.
         """
         f = FRONTIER
-        h_parent = self.hash_sql("f.salt", "u.parent")
         h_child = self.hash_sql("f.salt", "d.child")
         return (
-            f"SELECT f.seq AS seq, u.parent AS node, 0 AS is_child, {h_parent} AS h "
+            f"SELECT f.seq AS seq, u.parent AS node, 0 AS is_child "
             f"FROM {f} f JOIN plurel_up u ON u.child = f.node WHERE u.pts <= f.asof "
             "UNION ALL "
-            "SELECT seq, node, 1 AS is_child, h FROM ("
-            f"SELECT f.seq AS seq, d.child AS node, {h_child} AS h, "
+            "SELECT seq, node, 1 AS is_child FROM ("
+            "SELECT f.seq AS seq, d.child AS node, "
             "ROW_NUMBER() OVER (PARTITION BY f.seq, f.node "
             f"ORDER BY {h_child}, d.child) AS rn "
             f"FROM {f} f JOIN plurel_down d ON d.parent = f.node WHERE d.cts <= f.asof"

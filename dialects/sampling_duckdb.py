@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from plurel_sql.dialects.sampling_base import SamplingDialect
+from plurel_sql.dialects.sampling_base import FRONTIER, SamplingDialect
 
 
 class DuckDBSampling(SamplingDialect):
@@ -24,6 +24,26 @@ class DuckDBSampling(SamplingDialect):
         conn = connect(url, read_only=read_only)
         conn.execute("SET threads = 1")  # one core per loader process; workers add parallelism
         return conn
+
+    def hop_sql(self, max_width: int) -> str:
+        """The base hop with DuckDB's top-N aggregate instead of a ranked window:
+        ``arg_min(key, key, n)`` keeps the ``n`` smallest (hash, node) keys per
+        frontier node without sorting all candidates (measured ~1.5-2x faster
+        here). Same rows as the window form: key = hash * 2**31 + node, exact in
+        BIGINT because hash and node are below 2**31."""
+        if max_width >= 1_000_000:  # arg_min's n limit: fall back to the window form
+            return super().hop_sql(max_width)
+        f = FRONTIER
+        key = f"({self.hash_sql('f.salt', 'd.child')} * 2147483648 + d.child)"
+        return (
+            f"SELECT f.seq AS seq, u.parent AS node, 0 AS is_child "
+            f"FROM {f} f JOIN plurel_up u ON u.child = f.node WHERE u.pts <= f.asof "
+            "UNION ALL "
+            "SELECT seq, unnest(kids) % 2147483648 AS node, 1 AS is_child FROM ("
+            f"SELECT f.seq AS seq, arg_min({key}, {key}, {int(max_width)}) AS kids "
+            f"FROM {f} f JOIN plurel_down d ON d.parent = f.node WHERE d.cts <= f.asof "
+            "GROUP BY f.seq, f.node) k"
+        )
 
     def epoch_seconds(self, expr: str) -> str:
         return f"(epoch_us({expr}) // 1000000)"

@@ -94,7 +94,8 @@ def assemble(
     f: dict[str, list[np.ndarray]] = {
         k: [] for k in ("key", "o", "node", "par", "tab", "col", "sem", "val", "cls", "ts", "tgt")
     }
-    for t in np.unique(walk.tab).tolist():
+    present = np.nonzero(np.bincount(walk.tab, minlength=len(layout.tables)))[0]
+    for t in present.tolist():
         m = walk.tab == t
         tl, content = layout.tables[t], contents[t]
         ci = content.take(walk.row[m])

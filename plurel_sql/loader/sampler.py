@@ -92,7 +92,8 @@ class DbSampler:
         """Cells of every selected row, one fetch query per table."""
         out: dict[int, RowContent] = {}
         offsets = np.array([t.node_offset for t in self.layout.tables], np.int64)
-        nodes = np.unique(offsets[walk.tab] + walk.row)  # sorted: grouped by table
+        nodes = np.sort(offsets[walk.tab] + walk.row)  # sorted: grouped by table
+        nodes = nodes[np.concatenate([[True], nodes[1:] != nodes[:-1]])]
         bounds = np.searchsorted(nodes, np.append(offsets, self.layout.num_nodes))
         for t in range(len(self.layout.tables)):
             ids = nodes[bounds[t] : bounds[t + 1]] - offsets[t]

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from plurel_sql.dialects.sampling_base import FRONTIER, SamplingDialect
+from plurel_sql.loader.hashing import node_hash
 from plurel_sql.loader.layout import DbLayout
 
 
@@ -121,21 +122,22 @@ def sql_walk(
         c_seq = res.column("seq").to_numpy().astype(np.int64)
         c_node = res.column("node").to_numpy().astype(np.int64)
         c_child = res.column("is_child").to_numpy().astype(np.int64)
-        c_h = res.column("h").to_numpy().astype(np.int64)
+        c_h = node_hash(seeds.salt[c_seq], c_node)
         keys = c_seq * num_nodes + c_node
         # drop rows seen at an earlier depth; one entry per new row, parent edge first
         o = np.lexsort((c_child, keys))
         keys, c_seq, c_node, c_child, c_h = (a[o] for a in (keys, c_seq, c_node, c_child, c_h))
         first = np.ones(len(keys), dtype=bool)
         first[1:] = keys[1:] != keys[:-1]
-        first &= ~np.isin(keys, visited)
+        at = np.minimum(np.searchsorted(visited, keys), len(visited) - 1)
+        first &= visited[at] != keys  # not seen at an earlier depth
         keys, c_seq, c_node, c_child, c_h = (a[first] for a in (keys, c_seq, c_node, c_child, c_h))
         o = np.lexsort((c_node, c_h, c_child, c_seq))
         c_seq, c_node = c_seq[o], c_node[o]
         out_seq.append(c_seq)
         out_node.append(c_node)
         out_depth.append(np.full(len(c_seq), depth, np.int64))
-        visited = np.union1d(visited, keys)
+        visited = np.sort(np.concatenate([visited, keys]))
         c_tab = np.searchsorted(offsets, c_node, side="right") - 1
         budget += np.bincount(c_seq, weights=widths[c_tab], minlength=b).astype(np.int64)
         go = budget[c_seq] < ctx_len
