@@ -41,6 +41,10 @@ class DuckDBDialect(FileDialect):
         con.commit()
         con.execute("CHECKPOINT")
 
+    def intermediate_commit(self, con: Any) -> None:
+        con.commit()  # no CHECKPOINT: the final commit writes everything once
+        con.begin()
+
     def _rollback(self, con: Any) -> None:
         con.rollback()
 
