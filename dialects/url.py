@@ -85,7 +85,7 @@ def parse_url(url: str, pg_schema: str | None = None) -> DatabaseURL:
     else:
         if pg_schema:
             raise DatabaseError("--pg-schema only applies to postgresql:// URLs")
-        if not sa_url.database:
+        if not sa_url.database or sa_url.database == ":memory:":
             raise DatabaseError(f"{engine} URL needs a file path, e.g. {engine}:///my.{engine}")
     return DatabaseURL(raw=url, engine=engine, sa_url=sa_url, schema=schema)
 

@@ -40,6 +40,12 @@ def test_unknown_scheme_lists_supported(url):
     assert "pw" not in message
 
 
+@pytest.mark.parametrize("url", ["duckdb://", "duckdb:///:memory:", "sqlite://", "postgresql://h"])
+def test_url_needs_a_target(url):
+    with pytest.raises(DatabaseError, match="needs"):
+        parse_url(url)
+
+
 def test_mask_url_hides_passwords():
     assert mask_url("postgresql://bob:s3cret@h:1/db") == "postgresql://bob:***@h:1/db"
     assert "s3cret" not in mask_url("postgresql://bob@h/db?password=s3cret&schema=x")
