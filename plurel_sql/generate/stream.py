@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from plurel_sql.config import Config
 from plurel_sql.errors import ConfigError
@@ -124,7 +125,11 @@ class DatabaseGenerator:
     def _generate_raw(
         self, table: Table, parents: dict[str, ParentFeatures], store: ColumnStore
     ) -> TableSCM:
-        with np.errstate(all="ignore"):  # clamps keep values finite; overflow is expected
+        # Clamps keep values finite, so overflow warnings are expected noise. BLAS is
+        # held to one thread: the (2048 x 32) @ (32 x 32) products are too small to
+        # gain from threads, and OpenBLAS's spinning threads made them up to 10x
+        # slower whenever another process shared the cores.
+        with np.errstate(all="ignore"), threadpool_limits(1, user_api="blas"):
             return self._generate_raw_values(table, parents, store)
 
     def _generate_raw_values(
