@@ -30,16 +30,20 @@ class DAG:
     @cached_property
     def parents(self) -> list[list[int]]:
         """Parents of every node, in edge order."""
-        out: list[list[int]] = [[] for _ in range(self.num_nodes)]
-        for p, c in self.edges:
-            out[int(c)].append(int(p))
-        return out
+        return self._adjacency(child_side=True)
 
     @cached_property
     def children(self) -> list[list[int]]:
+        """Children of every node, in edge order."""
+        return self._adjacency(child_side=False)
+
+    def _adjacency(self, child_side: bool) -> list[list[int]]:
         out: list[list[int]] = [[] for _ in range(self.num_nodes)]
-        for p, c in self.edges:
-            out[int(p)].append(int(c))
+        for p, c in self.edges.tolist():
+            if child_side:
+                out[c].append(p)
+            else:
+                out[p].append(c)
         return out
 
     def in_degree(self) -> np.ndarray:

@@ -39,23 +39,20 @@ class RandomPool:
 
     def uniform(self, size: int | tuple[int, ...]) -> np.ndarray:
         """U[0, 1) values of the given shape (float64)."""
-        count = size if isinstance(size, int) else math.prod(size)
-        if self._u_pos + count > len(self._uniform):
-            self._uniform = self.rng.random(max(self._buffer, count))
-            self._u_pos = 0
-        out = self._uniform[self._u_pos : self._u_pos + count]
-        self._u_pos += count
-        return out.reshape(size)
+        return self._take("_uniform", "_u_pos", self.rng.random, size)
 
     def normal(self, size: int | tuple[int, ...]) -> np.ndarray:
         """Standard normal values of the given shape (float64)."""
+        return self._take("_normal", "_n_pos", self.rng.standard_normal, size)
+
+    def _take(self, buffer: str, position: str, draw, size: int | tuple[int, ...]) -> np.ndarray:
         count = size if isinstance(size, int) else math.prod(size)
-        if self._n_pos + count > len(self._normal):
-            self._normal = self.rng.standard_normal(max(self._buffer, count))
-            self._n_pos = 0
-        out = self._normal[self._n_pos : self._n_pos + count]
-        self._n_pos += count
-        return out.reshape(size)
+        values, pos = getattr(self, buffer), getattr(self, position)
+        if pos + count > len(values):
+            values, pos = draw(max(self._buffer, count)), 0
+            setattr(self, buffer, values)
+        setattr(self, position, pos + count)
+        return values[pos : pos + count].reshape(size)
 
     def integer(self, low: int, high: int) -> int:
         """Uniform integer in the inclusive range [low, high]."""

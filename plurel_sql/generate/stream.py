@@ -36,7 +36,7 @@ from plurel_sql.schema.ir import Schema, Table
 from plurel_sql.schema.sample import sample_schema
 
 DEFAULT_CHUNK_ROWS = 65_536
-DEFAULT_SPILL_ROWS = 1_000_000
+DEFAULT_SPILL_ROWS = 100_000
 
 
 def arrow_schema(table: Table) -> pa.Schema:
