@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from plurel_sql.dialects.sampling_base import FRONTIER, SamplingDialect
+from plurel_sql.dialects.sampling_base import FRONTIER, EdgeSpec, SamplingDialect
 
 
 class DuckDBSampling(SamplingDialect):
@@ -24,6 +24,12 @@ class DuckDBSampling(SamplingDialect):
         conn = connect(url, read_only=read_only)
         conn.execute("SET threads = 1")  # one core per loader process; workers add parallelism
         return conn
+
+    def prepare_session(self, conn: Any, edges: Sequence[EdgeSpec], offsets: Sequence[int]) -> None:
+        super().prepare_session(conn, edges, offsets)
+        # ART indexes let the hop's joins look nodes up instead of scanning all links
+        self.execute(conn, "CREATE INDEX plurel_up_child ON plurel_up (child)")
+        self.execute(conn, "CREATE INDEX plurel_down_parent ON plurel_down (parent)")
 
     def hop_sql(self, max_width: int) -> str:
         """The base hop with DuckDB's top-N aggregate instead of a ranked window:

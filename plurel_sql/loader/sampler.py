@@ -46,6 +46,7 @@ class DbSampler:
         if engine not in ("sql", "memory"):
             raise PlurelError(f"unknown engine {engine!r}: expected 'sql' or 'memory'")
         self.db = db
+        self.dialect = db.dialect
         self.layout: DbLayout = build_layout(db.schema, db.stats)
         self.ctx_len = ctx_len
         self.max_width = max_width
@@ -62,7 +63,7 @@ class DbSampler:
     @property
     def conn(self) -> Any:
         if self._conn is None or self._pid != os.getpid():
-            d = self.db.dialect
+            d = self.dialect
             conn = d.sampler_connect(self.db.url)
             if self.engine == "sql":
                 offsets = [t.node_offset for t in self.layout.tables]
@@ -78,15 +79,13 @@ class DbSampler:
     @property
     def memory(self) -> InMemoryTables:
         if self._mem is None:
-            self._mem = load_tables(self.db.dialect, self.conn, self.layout)
+            self._mem = load_tables(self.dialect, self.conn, self.layout)
         return self._mem
 
     def walk(self, seeds: SeedBatch) -> WalkResult:
         if self.engine == "memory":
             return memory_walk(self.memory, self.layout, seeds, self.ctx_len, self.max_width)
-        return sql_walk(
-            self.db.dialect, self.conn, self.layout, seeds, self.ctx_len, self.max_width
-        )
+        return sql_walk(self.dialect, self.conn, self.layout, seeds, self.ctx_len, self.max_width)
 
     def contents(self, walk: WalkResult) -> dict[int, RowContent]:
         """Cells of every selected row, one fetch query per table."""
@@ -113,7 +112,7 @@ class DbSampler:
                 continue
             tl = self.layout.tables[t]
             kinds = fetch_columns(tl)
-            sql = self.db.dialect.fetch_sql(
+            sql = self.dialect.fetch_sql(
                 tl.name,
                 tl.fk_columns,
                 kinds["numeric"],
@@ -121,7 +120,7 @@ class DbSampler:
                 kinds["categorical"],
                 tl.table.time_column,
             )
-            raw = self.db.dialect.run(self.conn, sql, {ROW_IDS: {"row_idx": ids}})
+            raw = self.dialect.run(self.conn, sql, {ROW_IDS: {"row_idx": ids}})
             out[t] = to_content(self.layout, tl, raw)
         return out
 
