@@ -146,3 +146,12 @@ def test_memory_engine_matches_sql_in_dataset(duck: str) -> None:
     b = ContextDataset(duck, engine="memory", **KW)
     for x, y in zip(a, b, strict=True):
         assert _same(x, y)
+
+
+def test_workers_after_main_process_sampling_keep_parent_connection(pg: str) -> None:
+    """Forked workers must not close the PostgreSQL connection they inherit."""
+    ds = ContextDataset(pg, **KW)
+    first = next(iter(ds))  # opens a connection in this process
+    list(DataLoader(ds, batch_size=None, num_workers=2))
+    again = next(iter(ds))  # the parent's connection still works
+    assert _same(first, again)

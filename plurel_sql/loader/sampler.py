@@ -26,6 +26,12 @@ from plurel_sql.loader.walk import SeedBatch, WalkResult, sql_walk
 
 Engine = Literal["sql", "memory"]
 
+# Connections inherited from the parent by a forked DataLoader worker. They are
+# kept referenced, never closed or garbage-collected in the child: closing a
+# PostgreSQL connection sends a terminate message on the socket the parent still
+# uses. Workers leave through os._exit, which runs no finalizers.
+_INHERITED: list[Any] = []
+
 
 def check_sizes(ctx_len: int, max_width: int, batch_size: int = 1) -> None:
     """One-line errors for context sizes that cannot work."""
@@ -63,6 +69,8 @@ class DbSampler:
     @property
     def conn(self) -> Any:
         if self._conn is None or self._pid != os.getpid():
+            if self._conn is not None:
+                _INHERITED.append(self._conn)
             d = self.dialect
             conn = d.sampler_connect(self.db.url)
             if self.engine == "sql":
