@@ -135,7 +135,13 @@ class Dialect:
     def create_schema(self, con: Any) -> None:
         """Create the target schema if the engine has schemas (PostgreSQL)."""
 
-    def load_batch(self, con: Any, table: sa.Table, batch: pa.RecordBatch) -> None:
+    def prepare_batch(self, batch: pa.RecordBatch) -> Any:
+        """Engine-ready form of a batch, built without the connection (the writer calls
+        it on the main thread while the previous batch is still loading)."""
+        return batch
+
+    def load_batch(self, con: Any, table: sa.Table, batch: Any) -> None:
+        """Load one prepared batch (see :meth:`prepare_batch`) into ``table``."""
         raise NotImplementedError
 
     def analyze(self, con: Any, tables: Sequence[sa.Table]) -> None:

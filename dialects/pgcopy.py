@@ -31,21 +31,20 @@ def _valid(col: pa.Array) -> np.ndarray:
     return np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _fixed(col: pa.Array) -> np.ndarray:
-    """Big-endian value bytes (n, width) of a fixed-width column (nulls zero-filled)."""
+def _fixed(col: pa.Array) -> tuple[np.ndarray, str]:
+    """Native-endian values of a fixed-width column (nulls zero-filled) and the
+    big-endian numpy format PostgreSQL expects (the copy into the record swaps)."""
     t = col.type
     if pa.types.is_timestamp(t):
         values = col.cast(pa.timestamp("us")).cast(pa.int64()).fill_null(0).to_numpy()
-        data = (values - PG_EPOCH_US).astype(">i8")
-    elif pa.types.is_integer(t):
-        data = col.cast(pa.int64()).fill_null(0).to_numpy().astype(">i8")
-    elif pa.types.is_floating(t):
-        data = col.cast(pa.float64()).fill_null(0.0).to_numpy().astype(">f8")
-    elif pa.types.is_boolean(t):
-        data = col.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint8)
-    else:
-        raise TypeError(f"unsupported Arrow type for binary COPY: {t}")
-    return data.view(np.uint8).reshape(len(col), data.dtype.itemsize)
+        return values - PG_EPOCH_US, ">i8"
+    if pa.types.is_integer(t):
+        return col.cast(pa.int64()).fill_null(0).to_numpy(), ">i8"
+    if pa.types.is_floating(t):
+        return col.cast(pa.float64()).fill_null(0.0).to_numpy(), ">f8"
+    if pa.types.is_boolean(t):
+        return col.fill_null(False).to_numpy(zero_copy_only=False).view(np.uint8), "u1"
+    raise TypeError(f"unsupported Arrow type for binary COPY: {t}")
 
 
 def _text(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +56,7 @@ def _text(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     table = np.zeros((len(labels), width), dtype=np.uint8)
     for k, label in enumerate(labels):
         table[k, : len(label)] = np.frombuffer(label, dtype=np.uint8)
-    label_len = np.array([len(b) for b in labels], dtype=np.int64)
+    label_len = np.array([len(b) for b in labels], dtype=np.int32)
     codes = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     return label_len[codes], table[codes]
 
@@ -65,34 +64,38 @@ def _text(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def encode_batch(batch: pa.RecordBatch) -> bytes:
     """The complete binary COPY stream (header, rows, trailer) for ``batch``."""
     n = batch.num_rows
-    columns = []  # (valid, lengths or None, payload (n, w))
+    columns = []  # (valid or None when no NULLs, lengths or None when fixed, values, format)
     for col in batch.columns:
-        valid = _valid(col)
+        valid = _valid(col) if col.null_count else None
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            lengths, payload = _text(col)
+            lengths, padded = _text(col)
+            columns.append((valid, lengths, padded.view(f"V{padded.shape[1]}")[:, 0], None))
         else:
-            lengths, payload = None, _fixed(col)
-        columns.append((valid, lengths, payload))
+            values, fmt = _fixed(col)
+            columns.append((valid, None, values, fmt))
     # One padded record per row: int16 count, then per field int32 length + value slot.
     names, formats = ["count"], [">i2"]
-    for j, (_valid_j, _lengths, payload) in enumerate(columns):
+    for j, (_valid_j, _lengths, values, fmt) in enumerate(columns):
         names += [f"l{j}", f"v{j}"]
-        formats += [">i4", f"V{payload.shape[1]}"]
+        formats += [">i4", fmt or values.dtype.str]
     record = np.dtype({"names": names, "formats": formats})  # packed, no alignment
-    body = np.zeros(n, dtype=record)
+    body = np.empty(n, dtype=record)
     body["count"] = len(columns)
     used = None  # bytes of the padded record a row really uses (None: all of them)
-    for j, (valid, lengths, payload) in enumerate(columns):
-        width = payload.shape[1]
-        full = np.full(n, width, dtype=np.int64) if lengths is None else lengths
-        body[f"l{j}"] = np.where(valid, full, -1)
-        body[f"v{j}"] = np.ascontiguousarray(payload).view(f"V{width}").reshape(n)
-        short = ~valid | (full < width)
+    for j, (valid, lengths, values, _fmt) in enumerate(columns):
+        width = record.fields[f"v{j}"][0].itemsize
+        body[f"v{j}"] = values
+        if lengths is None and valid is None:
+            body[f"l{j}"] = width
+            continue
+        full = np.full(n, width, dtype=np.int32) if lengths is None else lengths
+        body[f"l{j}"] = full if valid is None else np.where(valid, full, np.int32(-1))
+        short = full < width if valid is None else (~valid | (full < width))
         if short.any():
             if used is None:
                 used = np.ones((n, record.itemsize), dtype=bool)
             start = record.fields[f"v{j}"][1]
-            stored = np.where(valid, full, 0)
+            stored = full if valid is None else np.where(valid, full, 0)
             for size in np.unique(stored[short]):
                 rows = np.nonzero(short & (stored == size))[0]
                 used[rows, start + int(size) : start + width] = False

@@ -108,19 +108,24 @@ class PostgreSQLDialect(Dialect):
         if self.schema and self.schema != "public":
             self.execute(con, sa.schema.CreateSchema(self.schema, if_not_exists=True))
 
-    def load_batch(self, con: Any, table: sa.Table, batch: pa.RecordBatch) -> None:
-        columns = ", ".join(self.quote(c) for c in batch.schema.names)
-        target = f"{self.quote_table(table)} ({columns})"
-        with con.cursor() as cur:
-            if self.copy_format == "binary":
-                with cur.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.write(encode_batch(batch))
-            else:
-                sink = io.BytesIO()
-                options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-                pacsv.write_csv(batch, sink, write_options=options)
-                with cur.copy(f"COPY {target} FROM STDIN (FORMAT CSV)") as copy:
-                    copy.write(sink.getvalue())
+    def prepare_batch(self, batch: pa.RecordBatch) -> tuple[list[str], bytes]:
+        """(column names, COPY payload) in the configured ``copy_format``."""
+        if self.copy_format == "binary":
+            return batch.schema.names, encode_batch(batch)
+        sink = io.BytesIO()
+        options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+        pacsv.write_csv(batch, sink, write_options=options)
+        return batch.schema.names, sink.getvalue()
+
+    def load_batch(self, con: Any, table: sa.Table, batch: Any) -> None:
+        names, payload = batch if isinstance(batch, tuple) else self.prepare_batch(batch)
+        columns = ", ".join(self.quote(c) for c in names)
+        fmt = "BINARY" if self.copy_format == "binary" else "CSV"
+        with (
+            con.cursor() as cur,
+            cur.copy(f"COPY {self.quote_table(table)} ({columns}) FROM STDIN (FORMAT {fmt})") as cp,
+        ):
+            cp.write(payload)
 
     def analyze(self, con: Any, tables: list[sa.Table]) -> None:
         for table in tables:

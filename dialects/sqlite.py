@@ -69,15 +69,20 @@ class SQLiteDialect(FileDialect):
         ).fetchall()
         return {r[0] for r in rows}
 
-    def load_batch(self, con: Any, table: sa.Table, batch: pa.RecordBatch) -> None:
+    def prepare_batch(self, batch: pa.RecordBatch) -> tuple[list[str], list[tuple]]:
+        """(column names, row tuples) with timestamps as text and booleans as 0/1."""
         columns = []
         for col in batch.columns:
             if pa.types.is_timestamp(col.type):
                 col = pc.strftime(col, format=TIMESTAMP_FORMAT)
             columns.append(col.to_pylist())
-        stmt = sa.insert(table).values({name: sa.bindparam(name) for name in batch.schema.names})
+        return batch.schema.names, list(zip(*columns, strict=True))
+
+    def load_batch(self, con: Any, table: sa.Table, batch: Any) -> None:
+        names, rows = batch if isinstance(batch, tuple) else self.prepare_batch(batch)
+        stmt = sa.insert(table).values({name: sa.bindparam(name) for name in names})
         sql, _ = self.compile(stmt)
-        con.executemany(sql, zip(*columns, strict=True))
+        con.executemany(sql, rows)
 
     def analyze(self, con: Any, tables: list[sa.Table]) -> None:
         con.execute("ANALYZE")

@@ -128,13 +128,6 @@ def write_database(
     return result
 
 
-def _load(
-    dialect: Dialect, con: Any, sa_table: sa.Table, batch: pa.RecordBatch, digest: TableChecksum
-) -> None:
-    digest.update(batch)
-    dialect.load_batch(con, sa_table, batch)
-
-
 def _write(
     source: BatchSource,
     dialect: Dialect,
@@ -183,7 +176,9 @@ def _write(
             result.row_counts[table.name] = 0
             progress.start_table(table.name, table.num_rows)
         batch = normalize_batch(batch, expected, table.name)
-        loader.submit(_load, dialect, con, created[table.name][1], batch, digests[table.name])
+        digests[table.name].update(batch)
+        payload = dialect.prepare_batch(batch)  # overlaps the previous batch's load
+        loader.submit(dialect.load_batch, con, created[table.name][1], payload)
         result.row_counts[table.name] += batch.num_rows
         result.cells += batch.num_rows * batch.num_columns
         progress.advance(batch.num_rows)
