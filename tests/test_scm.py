@@ -8,7 +8,7 @@ from scipy import special
 
 from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams, default_config
 from plurel_sql.generate.activations import make_activation
-from plurel_sql.generate.mlp import MLP, init_weight
+from plurel_sql.generate.mlp import sample_matrices, sample_mlps
 from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.scm import Accumulator, plan_scm
 from plurel_sql.generate.sources import TimeSeriesSource, sample_source
@@ -55,17 +55,25 @@ def test_every_activation_is_finite_on_clamped_inputs(name: str) -> None:
 
 @pytest.mark.parametrize("name", INITIALIZERS)
 def test_initializers(name: str) -> None:
-    w = init_weight(name, (32, 32), RandomPool(np.random.default_rng(2)))
-    assert w.shape == (32, 32) and w.dtype == np.float32 and np.isfinite(w).all()
-    if name == "sparse":
-        assert ((w == 0).sum(axis=0) == 16).all()
-    if name == "trunc_normal":
-        assert np.abs(w).max() <= 2.0
+    params = SCMParams(initializers=[name])
+    shapes = [(32, 32), (1, 32), (32, 1), (7, 32), (32, 32)]
+    for w, shape in zip(
+        sample_matrices(params, shapes, RandomPool(np.random.default_rng(2)), masked=False),
+        shapes,
+        strict=True,
+    ):
+        assert w.shape == shape and w.dtype == np.float32 and np.isfinite(w).all()
+        if name == "sparse":
+            assert ((w == 0).sum(axis=0) == int(np.ceil(shape[0] / 2))).all()
+        if name == "trunc_normal":
+            assert np.abs(w).max() <= 2.0
+        if name == "kaiming_normal" and shape == (32, 32):
+            assert 0.15 < w.std() < 0.35  # sqrt(2 / 32) = 0.25
 
 
 def test_mlp_masks_layers_and_clamps() -> None:
     params = SCMParams(mlp_layers=[3, 3], weight_density=[0.5, 0.5])
-    mlp = MLP.sample(params, 1, 32, RandomPool(np.random.default_rng(3)))
+    mlp = sample_mlps(params, [(1, 32)], RandomPool(np.random.default_rng(3)))[0]
     assert [w.shape for w in mlp.weights] == [(1, 32), (32, 32), (32, 32)]
     assert len(mlp.activations) == 2
     zero_share = np.mean([(w == 0).mean() for w in mlp.weights[1:]])

@@ -32,18 +32,24 @@ class RandomPool:
     def scalar(self) -> float:
         """One U[0, 1) value (the same stream as :meth:`uniform`)."""
         if self._u_pos >= len(self._uniform):
-            self._uniform = self.rng.random(self._buffer)
+            self._uniform = self._draw_uniform(self._buffer)
             self._u_pos = 0
         self._u_pos += 1
         return float(self._uniform[self._u_pos - 1])
 
     def uniform(self, size: int | tuple[int, ...]) -> np.ndarray:
-        """U[0, 1) values of the given shape (float64)."""
-        return self._take("_uniform", "_u_pos", self.rng.random, size)
+        """U[0, 1) values of the given shape (float32)."""
+        return self._take("_uniform", "_u_pos", self._draw_uniform, size)
 
     def normal(self, size: int | tuple[int, ...]) -> np.ndarray:
-        """Standard normal values of the given shape (float64)."""
-        return self._take("_normal", "_n_pos", self.rng.standard_normal, size)
+        """Standard normal values of the given shape (float32)."""
+        return self._take("_normal", "_n_pos", self._draw_normal, size)
+
+    def _draw_uniform(self, count: int) -> np.ndarray:
+        return self.rng.random(count, dtype=np.float32)
+
+    def _draw_normal(self, count: int) -> np.ndarray:
+        return self.rng.standard_normal(count, dtype=np.float32)
 
     def _take(self, buffer: str, position: str, draw, size: int | tuple[int, ...]) -> np.ndarray:
         count = size if isinstance(size, int) else math.prod(size)

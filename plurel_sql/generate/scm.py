@@ -31,7 +31,7 @@ import numpy as np
 from scipy import special
 
 from plurel_sql.config import GraphParams, SCMParams
-from plurel_sql.generate.mlp import Decoder, Encoder, sample_decoder, sample_encoder
+from plurel_sql.generate.mlp import Decoder, Encoder, sample_decoders, sample_encoders
 from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.sources import Source, sample_source
 from plurel_sql.graphs import DAG, sample_dag
@@ -261,13 +261,18 @@ def plan_scm(
             a = draw_float(rng, scm.node_noise_a)
             b = draw_float(rng, scm.node_noise_b)
             node.noise_icdf = _beta_icdf(a, b, scm.embedding_dim)
-            node.decoder = sample_decoder(scm, prop_k, pool)
         nodes.append(node)
-    edge_encoders, edge_weights = {}, {}
-    for (p, c), w in zip(dag.edges.tolist(), dag.weights.tolist(), strict=True):
-        k = nodes[p].num_categories if mode == "type_eager" else None
-        edge_encoders[(p, c)] = sample_encoder(scm, k, pool)
-        edge_weights[(p, c)] = w
+    inner = [node for node in nodes if node.source is None]
+    eager = mode == "type_eager"
+    decoders = sample_decoders(scm, [n.num_categories if eager else None for n in inner], pool)
+    for node, decoder in zip(inner, decoders, strict=True):
+        node.decoder = decoder
+    edges = [tuple(e) for e in dag.edges.tolist()]
+    encoders = sample_encoders(
+        scm, [nodes[p].num_categories if eager else None for p, _ in edges], pool
+    )
+    edge_encoders = dict(zip(edges, encoders, strict=True))
+    edge_weights = dict(zip(edges, dag.weights.tolist(), strict=True))
     needed = {nodes[v].aggregation for v in range(num_nodes) if in_degree[v] > 0}
     contributions = [
         _parent_contribution(table, fk.column, fk.parent, parents[fk.parent], needed, scm, seed)
@@ -307,11 +312,10 @@ def _parent_contribution(
 ) -> ParentContribution:
     clamp = np.float32(scm.term_clamp)
     count = max(len(features.columns), 1)
-    embedded = []
     pool = RandomPool(stream(seed, "scm", table.name, "parent_encoders", fk_column))
-    for name, values in features.columns.items():
-        encoder = sample_encoder(scm, features.num_categories[name], pool)
-        embedded.append(encoder(values))
+    names = list(features.columns)
+    encoders = sample_encoders(scm, [features.num_categories[n] for n in names], pool)
+    embedded = [enc(features.columns[n]) for n, enc in zip(names, encoders, strict=True)]
     contribution = ParentContribution(fk_column)
     if not embedded:
         return contribution
