@@ -26,6 +26,13 @@ from threadpoolctl import threadpool_limits
 
 from plurel_sql.config import Config
 from plurel_sql.errors import ConfigError
+from plurel_sql.generate.arrow import (
+    bool_array,
+    float64_array,
+    int64_array,
+    string_array,
+    string_dictionary,
+)
 from plurel_sql.generate.columns import ColumnStore
 from plurel_sql.generate.connectivity import RNG_BLOCK_ROWS, assign_parents, sample_block_model
 from plurel_sql.generate.postprocess import finish_numeric, null_count
@@ -190,22 +197,24 @@ class DatabaseGenerator:
     def _emit(self, table: Table, store: ColumnStore) -> Iterator[tuple[Table, pa.RecordBatch]]:
         schema = arrow_schema(table)
         n = table.num_rows
+        labels = {
+            c.name: string_dictionary(c.labels) for c in table.features if c.kind == "categorical"
+        }
         for start in range(0, n, self.chunk_rows):
             stop = min(start + self.chunk_rows, n)
-            arrays = [pa.array(np.arange(start, stop, dtype=np.int64))]
-            arrays += [pa.array(store.read(fk.column, start, stop)) for fk in table.foreign_keys]
+            arrays = [int64_array(np.arange(start, stop, dtype=np.int64))]
+            arrays += [int64_array(store.read(fk.column, start, stop)) for fk in table.foreign_keys]
             for col in table.features:
                 values = store.read(col.name, start, stop)
                 if col.kind == "numeric":
-                    arrays.append(pa.array(values, mask=np.isnan(values), type=pa.float64()))
+                    arrays.append(float64_array(values, null=np.isnan(values)))
                 elif col.kind == "boolean":
-                    arrays.append(pa.array(values, type=pa.bool_()))
+                    arrays.append(bool_array(values))
                 else:
-                    labels = np.asarray(col.labels, dtype=object)
-                    arrays.append(pa.array(labels[values], type=pa.string()))
+                    arrays.append(string_array(labels[col.name], values))
             if table.time_column:
                 ts = timestamps(self.planned_schema, n, start, stop)
-                arrays.append(pa.array(ts, type=pa.timestamp("us")))
+                arrays.append(int64_array(ts, pa.timestamp("us")))
             yield table, pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 

@@ -54,7 +54,8 @@ def _compute(db: Database, conn: Any, table: Table) -> dict[str, tuple[float, fl
     row = db.dialect.run(conn, sql).to_pylist()[0]
     out = {}
     for i, name in enumerate(cols):
-        mean, std, count = row[f"m{i}"], row[f"s{i}"], row[f"n{i}"]
+        mean, count = row[f"m{i}"], row[f"n{i}"]
+        std = db.dialect.std_from(mean, row[f"s{i}"])
         mean = 0.0 if mean is None else float(mean)
         std = 1.0 if std is None or not float(std) > 1e-12 else float(std)
         out[name] = (mean, std, int(count or 0))
