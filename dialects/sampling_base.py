@@ -265,6 +265,10 @@ class SamplingDialect:
             out += [f"AVG({x}) AS m{i}", f"STDDEV_POP({x}) AS s{i}", f"COUNT({x}) AS n{i}"]
         return f"SELECT {', '.join(out)} FROM {quote(table)} t"
 
+    def std_from(self, mean: float | None, value: float | None) -> float | None:
+        """The standard deviation from column ``s`` of :meth:`stats_compute_sql`."""
+        return value
+
     def stats_insert_sql(self) -> str:
         ph = self.placeholder()
         return (
@@ -287,6 +291,8 @@ def sampling_dialect_for(url: str) -> SamplingDialect:
         from plurel_sql.dialects.sampling_postgresql import PostgreSQLSampling
 
         return PostgreSQLSampling()
-    raise DatabaseError(
-        f"the loader does not read {engine} databases yet: use DuckDB or PostgreSQL"
-    )
+    if engine == "sqlite":
+        from plurel_sql.dialects.sampling_sqlite import SQLiteSampling
+
+        return SQLiteSampling()
+    raise DatabaseError(f"the loader does not read {engine} databases")

@@ -255,6 +255,8 @@ def reachable_rows(
     data = {t.name: read_table(url, t.name) for t in schema.tables}
 
     def secs(v) -> int | None:
+        if isinstance(v, str):  # SQLite stores timestamps as text
+            v = datetime.fromisoformat(v)
         return None if v is None else int(v.replace(tzinfo=UTC).timestamp())
 
     times = {

@@ -1,8 +1,10 @@
-"""The SQL context sampler against independent implementations, on DuckDB and PostgreSQL.
+"""The SQL context sampler against independent implementations, on DuckDB, PostgreSQL
+and SQLite.
 
 * same row sets as a plain-Python closure (no width cap, no budget);
 * identical batches to the in-memory reference sampler (width cap and budget on);
-* identical batches on DuckDB and PostgreSQL for the same data;
+* identical batches on DuckDB and PostgreSQL for the same data (and on DuckDB
+  and SQLite for the same generated database);
 * leakage: no cell later than its seed's as-of time, the target masked and never
   visible elsewhere, children per row within ``max_width``.
 """
@@ -40,7 +42,12 @@ def gen_pg(pg_url: str) -> str:
     return generate_db(f"{pg_url}{sep}schema=loader_gen", seed=5)
 
 
-@pytest.fixture(params=["hand_duck", "hand_pg", "gen_duck", "gen_pg"])
+@pytest.fixture(scope="module")
+def gen_sqlite(tmp_path_factory) -> str:
+    return generate_db(f"sqlite:///{tmp_path_factory.mktemp('gen') / 'gen.sqlite'}", seed=5)
+
+
+@pytest.fixture(params=["hand_duck", "hand_pg", "gen_duck", "gen_pg", "gen_sqlite"])
 def url(request) -> str:
     return request.getfixturevalue(request.param)
 
@@ -138,3 +145,12 @@ def test_width_cap_binds_and_holds(url: str) -> None:
             assert n_capped == min(n_full, max_width)
             bound |= n_full > max_width
     assert bound, "fixture too small: the width cap never had to sample"
+
+
+def test_duckdb_and_sqlite_batches_agree(gen_duck: str, gen_sqlite: str) -> None:
+    kw = dict(split="test", ctx_len=256, max_width=4, batch_size=16, seed=3)
+    a, b = ContextSource(gen_duck, **kw), ContextSource(gen_sqlite, **kw)
+    for i, got in _all_batches(a, limit=3):
+        want = b.batch(0, i)
+        for k in want:  # floats: statistics computed by different engines
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-5, atol=1e-5, err_msg=k)
