@@ -174,6 +174,21 @@ def summarize_end_to_end(rows: list[dict]) -> list[str]:
     return lines
 
 
+def summarize_paths(rows: list[dict]) -> list[str]:
+    lines = [
+        "",
+        "| section | engine | path | rows | seconds | rows/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if r["section"] in ("native", "load-paths"):
+            lines.append(
+                f"| {r['section']} | {r['engine']} | {r.get('path') or r.get('variant')} "
+                f"| {r['rows']:,} | {r['seconds']:.2f} | {r['rows_per_s']:,.0f} |"
+            )
+    return lines
+
+
 # ---------------------------------------------------------------------------- native
 def shape_schema(rows: int) -> Schema:
     """One parent (1 000 rows, no features) and one wide table of ``rows`` rows."""
@@ -418,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
             json.loads(x) for x in Path(args.summarize).read_text().splitlines() if x[:1] == "{"
         ]
         print("\n".join(summarize_end_to_end([r for r in rows if r["section"] == "end-to-end"])))
+        print("\n".join(summarize_paths(rows)))
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="plurel-bench-"))
     results: list[dict] = []
