@@ -57,7 +57,7 @@ class ContextDataset(IterableDataset):
         engine: Engine = "sql",
         untimed_split: str = "train",
         drop_last: bool = False,
-        prefetch: int = 8,
+        prefetch: int = 16,
     ) -> None:
         super().__init__()
         self.source = ContextSource(

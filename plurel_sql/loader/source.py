@@ -89,7 +89,7 @@ class ContextSource:
         engine: Engine = "sql",
         untimed_split: str = "train",
         drop_last: bool = False,
-        prefetch: int = 8,
+        prefetch: int = 16,
     ) -> None:
         check_sizes(ctx_len, max_width, batch_size)
         if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 1:
