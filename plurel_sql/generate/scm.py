@@ -31,7 +31,15 @@ import numpy as np
 from scipy import special
 
 from plurel_sql.config import GraphParams, SCMParams
-from plurel_sql.generate.mlp import Decoder, Encoder, sample_decoders, sample_encoders
+from plurel_sql.generate.mlp import (
+    MLP,
+    CategoricalEncoder,
+    Decoder,
+    Encoder,
+    NumericEncoder,
+    sample_decoders,
+    sample_encoders,
+)
 from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.sources import Source, sample_source
 from plurel_sql.graphs import DAG, sample_dag
@@ -89,8 +97,8 @@ class TableSCM:
     dag: DAG
     nodes: list[Node]
     order: list[int]
-    edge_encoders: dict[tuple[int, int], Encoder]
-    edge_weights: dict[tuple[int, int], float]
+    edge_encoders: dict[tuple[int, int], Encoder]  # edge weight folded in (see weight_edge)
+    edge_bounds: dict[tuple[int, int], np.float32]
     contributions: list[ParentContribution]
     quantizers: dict[str, LazyQuantizer] = field(default_factory=dict)
 
@@ -117,7 +125,6 @@ class TableSCM:
         """
         n = stop - start
         d = self.params.embedding_dim
-        clamp = np.float32(self.params.term_clamp)
         rngs = {
             v: stream(self.seed, "scm", self.table.name, "node", v, "block", block)
             for v in self.order
@@ -141,8 +148,8 @@ class TableSCM:
                 acc = Accumulator(node.aggregation)
                 for p in self.dag.parents[v]:
                     term = self.edge_encoders[(p, v)](values[p])
-                    term *= np.float32(self.edge_weights[(p, v)])
-                    acc.add(np.clip(term, -clamp, clamp, out=term))
+                    bound = self.edge_bounds[(p, v)]
+                    acc.add(np.clip(term, -bound, bound, out=term))
                 for contribution in self.contributions:
                     per_parent = contribution.reduced.get(node.aggregation)
                     if per_parent is not None:
@@ -271,8 +278,9 @@ def plan_scm(
     encoders = sample_encoders(
         scm, [nodes[p].num_categories if eager else None for p, _ in edges], pool
     )
-    edge_encoders = dict(zip(edges, encoders, strict=True))
-    edge_weights = dict(zip(edges, dag.weights.tolist(), strict=True))
+    edge_encoders, edge_bounds = {}, {}
+    for edge, encoder, weight in zip(edges, encoders, dag.weights.tolist(), strict=True):
+        edge_encoders[edge], edge_bounds[edge] = weight_edge(encoder, weight, scm)
     needed = {nodes[v].aggregation for v in range(num_nodes) if in_degree[v] > 0}
     contributions = [
         _parent_contribution(table, fk.column, fk.parent, parents[fk.parent], needed, scm, seed)
@@ -295,10 +303,33 @@ def plan_scm(
         nodes=nodes,
         order=dag.topological_order(),
         edge_encoders=edge_encoders,
-        edge_weights=edge_weights,
+        edge_bounds=edge_bounds,
         contributions=contributions,
         quantizers=quantizers,
     )
+
+
+def weight_edge(encoder: Encoder, weight: float, scm: SCMParams) -> tuple[Encoder, np.float32]:
+    """Fold an edge weight into its encoder's last layer, with the bound that makes
+    ``clip(encoder'(x), -b, b)`` equal ``clip(w * encoder(x), +-term_clamp)``.
+
+    With C the pre-activation clamp and T the term clamp (T < C): if |w| >= T / C
+    both sides are clip(w * h, +-T); otherwise both are w * clip(h, +-C), i.e.
+    clip(w * h, +-|w| C). Saves two passes over every edge's (rows x 32) output.
+    """
+    w = np.float32(weight)
+    if isinstance(encoder, NumericEncoder):
+        mlp = encoder.mlp
+        scaled = MLP(
+            [*mlp.weights[:-1], mlp.weights[-1] * w], mlp.activations, mlp.scales, mlp.clamp
+        )
+        encoder = NumericEncoder(scaled)
+    else:
+        encoder = CategoricalEncoder(
+            np.clip(encoder.table, -scm.preactivation_clamp, scm.preactivation_clamp) * w
+        )
+    bound = min(scm.term_clamp, abs(float(w)) * scm.preactivation_clamp)
+    return encoder, np.float32(bound)
 
 
 def _parent_contribution(
