@@ -155,3 +155,16 @@ def test_table_scm_outputs_typed_columns(mode: str) -> None:
             assert out["feature_2"].min() >= 0 and out["feature_2"].max() < 3
         else:
             assert set(scm.quantizers) == {"feature_1", "feature_2"}
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.05, 0.5, 0.9])
+def test_ar1_scan_matches_the_recurrence(rho: float) -> None:
+    from plurel_sql.generate.sources import ar1
+
+    shocks = np.random.default_rng(11).standard_normal(3000)
+    expected = np.empty_like(shocks)
+    state = 0.7
+    for t, e in enumerate(shocks):
+        state = rho * state + e
+        expected[t] = state
+    np.testing.assert_allclose(ar1(shocks, rho, 0.7), expected, rtol=1e-9, atol=1e-9)

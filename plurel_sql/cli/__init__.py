@@ -18,6 +18,7 @@ from plurel_sql.errors import PlurelError
 COMMAND_MODULES = (
     "plurel_sql.cli.config_cmd",
     "plurel_sql.cli.db_cmds",
+    "plurel_sql.cli.many_cmd",
     "plurel_sql.cli.loader_cmds",
 )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import lfilter
 
 from plurel_sql.config import SCMParams
 from plurel_sql.sampling import draw_choice, draw_float, draw_int
@@ -21,6 +20,28 @@ def _value_range(params: SCMParams, rng: np.random.Generator) -> tuple[float, fl
     scale = float(draw_choice(rng, params.value_scales))
     lo, hi = np.sort(rng.random(2)) * scale
     return float(lo), float(hi)
+
+
+def ar1(shocks: np.ndarray, rho: float, previous: float = 0.0) -> np.ndarray:
+    """y_t = rho * y_(t-1) + shocks_t with y_(-1) = ``previous``, vectorized.
+
+    A log-step scan: after the step with offset k, y_t holds the sum of
+    rho^(t-s) * shocks_s over the last 2k rows, so ceil(log2(n)) numpy passes replace
+    a Python loop (scipy.signal.lfilter does the same but costs seconds to import).
+    Steps stop once rho^k underflows, when older rows no longer change the result.
+    """
+    y = np.array(shocks, dtype=np.float64)
+    n = len(y)
+    if n == 0:
+        return y
+    k, factor = 1, rho
+    while k < n and factor != 0.0 and abs(factor) > 1e-300:
+        shifted = y[:-k] * factor
+        y[k:] += shifted
+        k, factor = 2 * k, factor * factor
+    if previous != 0.0 and rho != 0.0:  # the state carried in from the previous block
+        y += previous * rho ** np.arange(1, n + 1, dtype=np.float64)
+    return y
 
 
 @dataclass
@@ -71,8 +92,9 @@ class TimeSeriesSource:
             self.cycle_scale * np.sin(np.pi * i / max(self.cycle_period, 1.0)), self.lo, self.hi
         )
         shocks = rng.standard_normal(stop - start) * self.noise_scale
-        state, self._state = lfilter([1.0], [1.0, -self.rho], shocks, zi=self._state * self.rho)
-        self._state = state[-1:].copy() if len(state) else self._state
+        state = ar1(shocks, self.rho, float(self._state[0]))
+        if len(state):
+            self._state = state[-1:].copy()
         noise = np.clip(state, self.lo, self.hi)
         return ((trend + cycle + noise) / 3.0).astype(np.float32)
 
