@@ -154,6 +154,7 @@ class SCMParams:
     column_node_ratio: list[float] = float_range((0.3, 0.9), minimum=0.01, maximum=1.0)
     propagation_modes: list[str] = choices(PROPAGATION_MODES, PROPAGATION_MODES)
     hidden_node_types: list[str] = choices(("categorical", "numerical"), COLUMN_TYPES)
+    hidden_num_categories: list[int] = int_range((2, 10), minimum=2)
     sources: list[str] = choices(SOURCE_GENERATORS, SOURCE_GENERATORS)
     value_scales: list[float] = choices((0.01, 0.1, 1.0, 10.0, 100.0), item="float")
     ts_trend_alpha: list[float] = float_range((0.0, 2.0), minimum=0.0)

@@ -256,7 +256,7 @@ def plan_scm(
         if col is not None:
             k = col.num_categories if col.scm_type == "categorical" else None
         elif draw_choice(rng, scm.hidden_node_types) == "categorical":
-            k = draw_int(rng, (2, 10))
+            k = draw_int(rng, scm.hidden_num_categories)
         else:
             k = None
         prop_k = k if mode == "type_eager" else None
