@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0-9", help="e.g. 0-9 or 0,3,5")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help="append JSON lines here")
+    parser.add_argument("--cpu", type=int, default=0, help="CPU to pin the children to")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(run_one(args.config, parse_seeds(args.seeds)[0])))
@@ -113,16 +114,16 @@ def main() -> None:
     }
     results = []
     header = (
-        f"{'seed':>4} {'tables':>6} {'rows':>10} {'cells':>11} {'s':>8} {'cells/s':>9} "
-        f"{'RSS MB':>7}"
+        f"{'seed':>4} {'tables':>6} {'rows':>10} {'cells':>11} {'s':>8} {'cpu s':>8} "
+        f"{'cells/s':>9} {'RSS MB':>7}"
     )
-    print(f"config={args.config}  (one core: taskset -c 0, single-threaded BLAS)")
+    print(f"config={args.config}  (one core: taskset -c {args.cpu}, single-threaded BLAS)")
     print(header)
     for seed in parse_seeds(args.seeds):
         cmd = [
             "taskset",
             "-c",
-            "0",
+            str(args.cpu),
             sys.executable,
             __file__,
             args.config,
@@ -135,7 +136,7 @@ def main() -> None:
         results.append(r)
         print(
             f"{seed:>4} {r['tables']:>6} {r['rows']:>10} {r['cells']:>11} {r['seconds']:>8.2f} "
-            f"{r['cells_per_s']:>9} {r['peak_rss_mb']:>7}",
+            f"{r['cpu_seconds']:>8.2f} {r['cells_per_s']:>9} {r['peak_rss_mb']:>7}",
             flush=True,
         )
         if args.out:
@@ -147,7 +148,8 @@ def main() -> None:
 
     print(
         f"{'med':>4} {med('tables'):>6} {med('rows'):>10} {med('cells'):>11} "
-        f"{med('seconds'):>8.2f} {med('cells_per_s'):>9} {med('peak_rss_mb'):>7}"
+        f"{med('seconds'):>8.2f} {med('cpu_seconds'):>8.2f} {med('cells_per_s'):>9} "
+        f"{med('peak_rss_mb'):>7}"
     )
 
 
