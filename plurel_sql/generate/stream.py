@@ -187,7 +187,9 @@ class DatabaseGenerator:
                 store.put(col.name, finish_numeric(raw, db.column_transforms, nulls, rng))
             elif col.kind == "boolean":
                 flags = raw > 0
-                if db.drop_constant_columns and (flags.all() or not flags.any()):
+                constant = flags.all() or not flags.any()
+                # a schema the user wrote keeps every column it declares
+                if constant and db.drop_constant_columns and self.planned_schema.origin == "random":
                     store.drop(col.name)
                     continue
                 store.put(col.name, flags)

@@ -1,0 +1,87 @@
+"""Schemas from SQL files: mapping, one-line refusals, and generation into the IR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from plurel_sql.config import default_config
+from plurel_sql.errors import SchemaError
+from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.schema.from_sql import schema_from_sql
+from tests.generator_helpers import generated_tables, small_config
+
+SHOP = Path(__file__).parent.parent / "fixtures" / "shop.sql"
+
+
+def test_shop_fixture_maps_to_the_ir() -> None:
+    schema = schema_from_sql(SHOP, default_config(), 0)
+    assert schema.origin == "sql"
+    assert schema.table_names[-1] == "reviews" and schema.table_names.index("orders") < 3
+    orders = schema.table("orders")
+    assert orders.kind == "entity" and orders.primary_key == "order_id"
+    assert [(fk.column, fk.parent) for fk in orders.foreign_keys] == [
+        ("customer_id", "customers"),
+        ("product_id", "products"),
+    ]
+    assert orders.time_column == "placed_at"
+    assert {c.name: c.kind for c in orders.features} == {
+        "quantity": "numeric",
+        "express": "boolean",
+    }
+    segment = schema.table("customers").feature("segment")
+    assert segment.kind == "categorical"
+    assert segment.labels == ["consumer", "business", "public sector"]
+    reviews = schema.table("reviews")
+    assert reviews.kind == "activity" and reviews.time_column == "written_at"
+    assert 2000 <= reviews.num_rows <= 5000
+
+
+def test_generation_keeps_every_declared_column_and_label() -> None:
+    schema = schema_from_sql(SHOP, small_config(), 3)
+    gen = DatabaseGenerator(small_config(), 3, schema=schema)
+    tables = generated_tables(gen)
+    for table in schema.tables:
+        assert tables[table.name].column_names == table.column_names()
+    verdicts = set(tables["reviews"]["verdict"].to_pylist())
+    assert verdicts <= {"bad", "ok", "great"}
+    order_ids = tables["reviews"]["order_id"]
+    assert pc.max(order_ids).as_py() < schema.table("orders").num_rows
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("CREATE TABLE t (a INTEGER, b INTEGER, PRIMARY KEY (a, b));", "one-column primary key"),
+        ("CREATE TABLE t (x REAL);", "one-column primary key"),
+        ("CREATE TABLE t (id TEXT PRIMARY KEY);", "must be an integer"),
+        ("CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT);", "t.note: type TEXT"),
+        ("CREATE TABLE t (id INTEGER PRIMARY KEY, a DATE, b TIMESTAMP);", "one time column"),
+        (
+            "CREATE TABLE a (id INTEGER PRIMARY KEY, b_id INTEGER REFERENCES b (id));"
+            "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id));",
+            "cycle",
+        ),
+        ("CREATE TABLE t (id INTEGER PRIMARY KEY, p INTEGER REFERENCES nope (id));", "unknown"),
+        ("CREATE TABLE oops (", "invalid SQL"),
+        ("-- nothing here", "no CREATE TABLE"),
+        (
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, c TEXT CHECK (c IN ('only')));",
+            ">= 2 labels",
+        ),
+    ],
+)
+def test_unsupported_schemas_are_one_line_errors(tmp_path, sql: str, message: str) -> None:
+    path = tmp_path / "schema.sql"
+    path.write_text(sql)
+    with pytest.raises(SchemaError) as info:
+        schema_from_sql(path, default_config(), 0)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_is_a_one_line_error(tmp_path) -> None:
+    with pytest.raises(SchemaError, match="cannot read schema file"):
+        schema_from_sql(tmp_path / "absent.sql", default_config(), 0)
