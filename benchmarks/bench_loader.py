@@ -11,8 +11,11 @@ with ``plurel-sql``'s generator and materializer, then copies each into a
 PostgreSQL schema through the materializer (same rows, same keys). ``run``
 measures contexts/s for batch 32, ctx_len 1024, max_width 128 on the train
 split: the SQL sampler on DuckDB and PostgreSQL, single process and through a
-torch DataLoader with 2 workers, and the in-memory numpy reference sampler as
-the anchor. It prints a Markdown table and writes JSON next to it.
+torch DataLoader with 2 workers, and two in-memory anchors over the same tables
+read whole: ``memory`` (the per-sequence reference, ``engine="memory"``) and
+``numpy`` (the same walk vectorized over a whole group of sequences,
+``engine="numpy"``). ``--samplers`` picks a subset. It prints a Markdown table
+and writes JSON next to it.
 """
 
 from __future__ import annotations
@@ -149,9 +152,11 @@ def run(args: argparse.Namespace) -> None:
     rows = []
     for name in args.configs.split(","):
         duck = f"duckdb:///{out / f'{name}.duckdb'}"
-        targets = [("duckdb", duck, "sql"), ("memory", duck, "memory")]
+        targets = [("duckdb", duck, "sql"), ("memory", duck, "memory"), ("numpy", duck, "numpy")]
         if args.pg_url:
             targets.insert(1, ("postgresql", _pg(args.pg_url, f"bench_{name}"), "sql"))
+        wanted = args.samplers.split(",")
+        targets = [t for t in targets if t[0] in wanted]
         db = open_database(duck)  # computes and caches stats before timing
         size = sum(t.num_rows for t in db.schema.tables)
         for label, url, engine in targets:
@@ -193,6 +198,7 @@ def main() -> None:
         if name == "run":
             s.add_argument("--workers", default="0,2")
             s.add_argument("--batches", type=int, default=30)
+            s.add_argument("--samplers", default="duckdb,postgresql,memory,numpy")
     args = p.parse_args()
     prepare(args) if args.cmd == "prepare" else run(args)
 

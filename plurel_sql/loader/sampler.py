@@ -2,7 +2,8 @@
 
 :class:`DbSampler` samples contexts of one database, either through SQL
 (``engine="sql"``, the product path) or from tables held in memory
-(``engine="memory"``, the reference). :class:`BatchSampler` groups a batch's
+(``engine="memory"``, the per-sequence reference; ``engine="numpy"``, the same
+walk vectorized over a whole group of sequences). :class:`BatchSampler` groups a batch's
 seed rows by database and fills one set of batch arrays. Connections are opened
 lazily and per process, so samplers can be pickled into DataLoader workers.
 """
@@ -22,9 +23,11 @@ from plurel_sql.loader.content import RowContent, fetch_columns, to_content
 from plurel_sql.loader.layout import DbLayout, build_layout
 from plurel_sql.loader.memory import InMemoryTables, load_tables, memory_walk
 from plurel_sql.loader.meta import Database
+from plurel_sql.loader.vectorized import VectorIndex, build_index, vectorized_walk
 from plurel_sql.loader.walk import SeedBatch, WalkResult, sql_walk
 
-Engine = Literal["sql", "memory"]
+Engine = Literal["sql", "memory", "numpy"]
+IN_MEMORY = ("memory", "numpy")  # engines that read every table whole
 
 # Connections inherited from the parent by a forked DataLoader worker. They are
 # kept referenced, never closed or garbage-collected in the child: closing a
@@ -49,8 +52,8 @@ class DbSampler:
 
     def __init__(self, db: Database, ctx_len: int, max_width: int, engine: Engine = "sql") -> None:
         check_sizes(ctx_len, max_width)
-        if engine not in ("sql", "memory"):
-            raise PlurelError(f"unknown engine {engine!r}: expected 'sql' or 'memory'")
+        if engine not in ("sql", *IN_MEMORY):
+            raise PlurelError(f"unknown engine {engine!r}: expected 'sql', 'memory' or 'numpy'")
         self.db = db
         self.dialect = db.dialect
         self.layout: DbLayout = build_layout(db.schema, db.stats)
@@ -60,10 +63,12 @@ class DbSampler:
         self._conn: Any = None
         self._pid = -1
         self._mem: InMemoryTables | None = None
+        self._vec: VectorIndex | None = None  # engine="numpy": link arrays by node id
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_conn"], state["_pid"], state["_mem"] = None, -1, None
+        state["_vec"] = None
         return state
 
     @property
@@ -90,7 +95,16 @@ class DbSampler:
             self._mem = load_tables(self.dialect, self.conn, self.layout)
         return self._mem
 
+    @property
+    def vector(self) -> VectorIndex:
+        """engine="numpy": CSR link arrays, built once from the tables read whole."""
+        if self._vec is None:
+            self._vec = build_index(self.memory, self.layout)
+        return self._vec
+
     def walk(self, seeds: SeedBatch) -> WalkResult:
+        if self.engine == "numpy":
+            return vectorized_walk(self.vector, self.layout, seeds, self.ctx_len, self.max_width)
         if self.engine == "memory":
             return memory_walk(self.memory, self.layout, seeds, self.ctx_len, self.max_width)
         return sql_walk(self.dialect, self.conn, self.layout, seeds, self.ctx_len, self.max_width)
@@ -106,7 +120,7 @@ class DbSampler:
             ids = nodes[bounds[t] : bounds[t + 1]] - offsets[t]
             if len(ids) == 0:
                 continue
-            if self.engine == "memory":
+            if self.engine in IN_MEMORY:  # rows already in memory (both in-memory engines)
                 full = self.memory.contents[t]
                 ci = full.take(ids)
                 out[t] = RowContent(

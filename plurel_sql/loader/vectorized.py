@@ -1,0 +1,202 @@
+"""Vectorized in-memory sampler: the context walk set-based in numpy.
+
+The same walk as the SQL sampler (:mod:`walk`, rule in docs/loader.md) over
+tables read whole, for a whole group of sequences per hop: each hop expands the
+frontier through CSR link arrays built once per database, selects at most
+``max_width`` children per (sequence, frontier row) with one sort of the groups
+that exceed the cap, and deduplicates with sorted keys. There is no Python loop
+over sequences or rows, only over hops.
+
+Why it exists: the per-sequence reference (:mod:`memory`) is an independent
+oracle for tests but a slow anchor for benchmarks; this one is the fair
+in-memory baseline to compare the SQL path's throughput with. It shares the
+hash (:mod:`hashing`), the final prefix cut (:func:`walk.prefix_cut`) and the
+tables read by :func:`memory.load_tables` with the other samplers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from plurel_sql.dialects.sampling_base import NO_TIME
+from plurel_sql.loader.hashing import node_hash
+from plurel_sql.loader.layout import DbLayout
+from plurel_sql.loader.memory import InMemoryTables
+from plurel_sql.loader.walk import SeedBatch, WalkResult, node_tables, prefix_cut
+
+
+@dataclass
+class LinkIndex:
+    """Foreign-key links in one direction, grouped by source node (CSR).
+
+    The links of node ``n`` are positions ``offsets[n] : offsets[n + 1]`` of
+    ``other`` (node id at the other end) and ``other_ts`` (its time, NO_TIME
+    when untimed). A row linked twice (two keys to the same row) appears twice,
+    as in the SQL link tables.
+    """
+
+    offsets: np.ndarray
+    other: np.ndarray
+    other_ts: np.ndarray
+
+
+@dataclass
+class VectorIndex:
+    """What a hop needs, by node id: parent links, child links, cell widths."""
+
+    up: LinkIndex  # child -> parents
+    down: LinkIndex  # parent -> children
+    width: np.ndarray  # cells per row of each node
+    num_nodes: int
+
+
+def _links(src: np.ndarray, dst: np.ndarray, ts: np.ndarray, num_nodes: int) -> LinkIndex:
+    """CSR of the links ``src[i] -> dst[i]``, grouped by ``src``."""
+    order = np.argsort(src, kind="stable")
+    counts = np.bincount(src, minlength=num_nodes)
+    offsets = np.zeros(num_nodes + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    other = dst[order]
+    return LinkIndex(offsets, other, ts[other])
+
+
+def build_index(mem: InMemoryTables, layout: DbLayout) -> VectorIndex:
+    """Link arrays by node id from the foreign-key columns of tables read whole."""
+    num_nodes = int(layout.num_nodes)
+    offsets = [t.node_offset for t in layout.tables]
+    ts = np.full(num_nodes, NO_TIME, dtype=np.int64)
+    width = np.zeros(num_nodes, dtype=np.int64)
+    children, parents = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for t, tl in enumerate(layout.tables):
+        n = min(len(mem.ts[t]), num_nodes - offsets[t])
+        ts[offsets[t] : offsets[t] + n] = mem.ts[t][:n]
+        width[offsets[t] : offsets[t] + tl.table.num_rows] = tl.width
+        for p, vals in mem.fks[t]:
+            rows = np.nonzero(vals >= 0)[0]
+            children.append(rows + offsets[t])
+            parents.append(vals[rows] + offsets[p])
+    child, parent = np.concatenate(children), np.concatenate(parents)
+    return VectorIndex(
+        up=_links(child, parent, ts, num_nodes),
+        down=_links(parent, child, ts, num_nodes),
+        width=width,
+        num_nodes=max(num_nodes, 1),
+    )
+
+
+def expand(links: LinkIndex, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every link of ``nodes``: (position in ``nodes``, position in the link arrays).
+
+    Owners come out ascending, so the links of one node stay contiguous.
+    """
+    start = links.offsets[nodes]
+    count = links.offsets[nodes + 1] - start
+    owner = np.repeat(np.arange(len(nodes), dtype=np.int64), count)
+    first = np.cumsum(count) - count  # where each owner's links begin in the output
+    pos = np.arange(len(owner), dtype=np.int64) - first[owner] + start[owner]
+    return owner, pos
+
+
+def top_children(
+    owner: np.ndarray, node: np.ndarray, h: np.ndarray, num_owners: int, max_width: int
+) -> np.ndarray:
+    """Mask keeping, per owner, the ``max_width`` links of smallest (hash, node).
+
+    ``owner`` must be ascending. Owners within the cap keep everything without
+    sorting; only the candidates of owners over the cap are sorted.
+    """
+    count = np.bincount(owner, minlength=num_owners)
+    keep = count[owner] <= max_width
+    over = np.nonzero(~keep)[0]
+    if len(over) == 0:
+        return keep
+    o = np.lexsort((node[over], h[over], owner[over]))
+    grp = owner[over][o]
+    rank = np.arange(len(o)) - np.searchsorted(grp, grp, side="left")
+    keep[over[o[rank < max_width]]] = True
+    return keep
+
+
+def hop(
+    index: VectorIndex,
+    seeds: SeedBatch,
+    f_seq: np.ndarray,
+    f_node: np.ndarray,
+    max_width: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidates of one hop for every frontier row: (seq, node, is_child).
+
+    Every parent not later than the sequence's as-of time, and per frontier row
+    the ``max_width`` time-valid children with the smallest (hash, node).
+    """
+    asof = seeds.asof[f_seq]
+    owner, pos = expand(index.up, f_node)
+    ok = index.up.other_ts[pos] <= asof[owner]
+    p_seq, p_node = f_seq[owner[ok]], index.up.other[pos[ok]]
+    owner, pos = expand(index.down, f_node)
+    ok = index.down.other_ts[pos] <= asof[owner]
+    owner, c_node = owner[ok], index.down.other[pos[ok]]
+    c_seq = f_seq[owner]
+    keep = top_children(owner, c_node, node_hash(seeds.salt[c_seq], c_node), len(f_node), max_width)
+    seq = np.concatenate([p_seq, c_seq[keep]])
+    node = np.concatenate([p_node, c_node[keep]])
+    is_child = np.concatenate([np.zeros(len(p_seq), np.int64), np.ones(int(keep.sum()), np.int64)])
+    return seq, node, is_child
+
+
+def new_rows(
+    seq: np.ndarray,
+    node: np.ndarray,
+    is_child: np.ndarray,
+    salt: np.ndarray,
+    visited: np.ndarray,
+    num_nodes: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of a hop not seen before, one per (seq, node), in context order.
+
+    A row found as parent and as child counts as a parent; the result is sorted
+    by (seq, parent first, hash, node). Returns (seq, node, key) with
+    ``key = seq * num_nodes + node`` for the visited set.
+    """
+    keys = seq * num_nodes + node
+    o = np.lexsort((is_child, keys))
+    keys, seq, node, is_child = keys[o], seq[o], node[o], is_child[o]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    at = np.minimum(np.searchsorted(visited, keys), len(visited) - 1)
+    first &= visited[at] != keys
+    keys, seq, node, is_child = keys[first], seq[first], node[first], is_child[first]
+    o = np.lexsort((node, node_hash(salt[seq], node), is_child, seq))
+    return seq[o], node[o], keys
+
+
+def vectorized_walk(
+    index: VectorIndex, layout: DbLayout, seeds: SeedBatch, ctx_len: int, max_width: int
+) -> WalkResult:
+    """The context walk of docs/loader.md for every sequence of ``seeds`` at once."""
+    b = len(seeds)
+    offsets = np.asarray([t.node_offset for t in layout.tables], dtype=np.int64)
+    seq0 = np.arange(b, dtype=np.int64)
+    node0 = offsets[seeds.tab] + seeds.row
+    out_seq, out_node, out_depth = [seq0], [node0], [np.zeros(b, np.int64)]
+    visited = np.sort(seq0 * index.num_nodes + node0)
+    budget = index.width[node0].copy()
+    go = budget < ctx_len
+    f_seq, f_node = seq0[go], node0[go]
+    depth = 0
+    while len(f_seq):
+        depth += 1
+        seq, node, is_child = hop(index, seeds, f_seq, f_node, max_width)
+        seq, node, keys = new_rows(seq, node, is_child, seeds.salt, visited, index.num_nodes)
+        out_seq.append(seq)
+        out_node.append(node)
+        out_depth.append(np.full(len(seq), depth, np.int64))
+        visited = np.sort(np.concatenate([visited, keys]), kind="stable")
+        budget += np.bincount(seq, weights=index.width[node], minlength=b).astype(np.int64)
+        go = budget[seq] < ctx_len
+        f_seq, f_node = seq[go], node[go]
+    tab, row = node_tables(layout, np.concatenate(out_node))
+    widths = np.asarray(layout.widths, dtype=np.int64)
+    return prefix_cut(np.concatenate(out_seq), tab, row, np.concatenate(out_depth), widths, ctx_len)
