@@ -61,19 +61,27 @@ def url_for(template: str, seed: int) -> str:
 
 
 def _generate_one(
-    seed: int, url: str, config: dict[str, Any], replace: bool, chunk_rows: int
+    seed: int,
+    url: str,
+    config: dict[str, Any],
+    replace: bool,
+    chunk_rows: int,
+    schema_sql: str | None = None,
 ) -> SeedResult:
     """Worker body: one database, errors returned as text (they cross processes)."""
     from plurel_sql.dialects import get_dialect, parse_url
     from plurel_sql.generate.stream import DatabaseGenerator
     from plurel_sql.materialize.writer import write_database
+    from plurel_sql.schema.from_sql import schema_from_sql
 
     masked = url
     try:
         parsed = parse_url(url)
         masked = parsed.masked
         dialect = get_dialect(parsed)
-        source = DatabaseGenerator(Config.from_dict(config), seed, chunk_rows=chunk_rows)
+        cfg = Config.from_dict(config)
+        schema = schema_from_sql(schema_sql, cfg, seed) if schema_sql else None
+        source = DatabaseGenerator(cfg, seed, chunk_rows=chunk_rows, schema=schema)
         result = write_database(source, dialect, seed=seed, config=config, replace=replace)
         return SeedResult(seed, masked, result.rows, result.cells, result.total_seconds)
     except PlurelError as exc:
@@ -91,8 +99,10 @@ def generate_many(
     replace: bool = False,
     chunk_rows: int = 65_536,
     on_done: Callable[[SeedResult], None] | None = None,
+    schema_sql: str | None = None,
 ) -> list[SeedResult]:
-    """Generate one database per seed into ``url_template`` (with ``{seed}``)."""
+    """Generate one database per seed into ``url_template`` (with ``{seed}``);
+    with ``schema_sql``, every database follows that file's CREATE TABLE schema."""
     seeds = list(seeds)
     urls = {seed: url_for(url_template, seed) for seed in seeds}
     if len(set(urls.values())) != len(urls):
@@ -103,7 +113,7 @@ def generate_many(
     results: list[SeedResult] = []
     if workers == 1:
         for seed in seeds:
-            results.append(_generate_one(seed, urls[seed], cfg, replace, chunk_rows))
+            results.append(_generate_one(seed, urls[seed], cfg, replace, chunk_rows, schema_sql))
             if on_done:
                 on_done(results[-1])
         return results
@@ -115,7 +125,8 @@ def generate_many(
         while queue or pending:
             while queue and len(pending) < workers * 2:
                 seed = queue.pop(0)
-                pending.add(pool.submit(_generate_one, seed, urls[seed], cfg, replace, chunk_rows))
+                args = (seed, urls[seed], cfg, replace, chunk_rows, schema_sql)
+                pending.add(pool.submit(_generate_one, *args))
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 results.append(future.result())

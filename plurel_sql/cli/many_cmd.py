@@ -20,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "postgresql://u@host/db?schema=seed_{seed}",
     )
     p.add_argument("--config", metavar="FILE", help="TOML configuration (default: defaults)")
+    p.add_argument("--schema-sql", metavar="FILE", help="use this file's CREATE TABLE schema")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--chunk-rows", type=int, default=65536, help="rows per batch")
     p.add_argument("--replace", action="store_true", help="overwrite existing databases")
@@ -57,6 +58,7 @@ def _run(args: argparse.Namespace) -> int:
         replace=args.replace,
         chunk_rows=args.chunk_rows,
         on_done=report,
+        schema_sql=args.schema_sql,
     )
     failed = [r for r in results if r.error]
     if failed:
