@@ -57,6 +57,8 @@ class EdgeSpec:
     parent_idx: int
     child_time: str | None
     parent_time: str | None
+    child_pk: str = "row_idx"  # primary keys: row_idx for random schemas, any name from SQL
+    parent_pk: str = "row_idx"
 
 
 class SamplingDialect:
@@ -132,13 +134,13 @@ class SamplingDialect:
         for e in edges:
             c = quote(e.child)
             fk = f"c.{quote(e.fk_column)}"
-            child = f"c.row_idx + {int(offsets[e.child_idx])}"
+            child = f"c.{quote(e.child_pk)} + {int(offsets[e.child_idx])}"
             parent = f"{fk} + {int(offsets[e.parent_idx])}"
             cts = self.ts_or_none("c", e.child_time)
             src = f"{c} c"
             pts = f"CAST({NO_TIME} AS BIGINT)"
             if e.parent_time is not None:
-                src += f" JOIN {quote(e.parent)} p ON p.row_idx = {fk}"
+                src += f" JOIN {quote(e.parent)} p ON p.{quote(e.parent_pk)} = {fk}"
                 pts = self.ts_or_none("p", e.parent_time)
             parts.append(
                 f"SELECT CAST({child} AS BIGINT) AS child, CAST({parent} AS BIGINT) AS parent, "
@@ -193,11 +195,13 @@ class SamplingDialect:
         categorical: Sequence[str],
         time_column: str | None,
         all_rows: bool = False,
+        primary_key: str = "row_idx",
     ) -> str:
         """Columns of the rows whose ids are in the bound ROW_IDS relation (or
         of every row with ``all_rows``): row_idx, foreign keys (NULL -> -1),
         numeric as DOUBLE, boolean as 1.0/0.0, categorical as text, then ``ts``."""
-        cols = ["t.row_idx AS row_idx"]
+        pk = f"t.{quote(primary_key)}"
+        cols = [f"{pk} AS row_idx"]
         cols += [f"COALESCE(t.{quote(c)}, -1) AS {quote('fk:' + c)}" for c in fk_columns]
         cols += [f"CAST(t.{quote(c)} AS DOUBLE PRECISION) AS {quote('n:' + c)}" for c in numeric]
         cols += [
@@ -209,11 +213,13 @@ class SamplingDialect:
         cols.append(f"{self.ts_or_none('t', time_column)} AS ts")
         src = f"{quote(table)} t"
         if not all_rows:
-            src = f"{ROW_IDS} i JOIN {quote(table)} t ON t.row_idx = i.row_idx"
-        return f"SELECT {', '.join(cols)} FROM {src} ORDER BY t.row_idx"
+            src = f"{ROW_IDS} i JOIN {quote(table)} t ON {pk} = i.row_idx"
+        return f"SELECT {', '.join(cols)} FROM {src} ORDER BY {pk}"
 
     # --- tasks ---------------------------------------------------------------
-    def split_rows_sql(self, table: str, column: str, time_column: str | None) -> str:
+    def split_rows_sql(
+        self, table: str, column: str, time_column: str | None, primary_key: str = "row_idx"
+    ) -> str:
         """Ids and times of the rows with a non-NULL target, time-ordered by id;
         bounds are applied by the loader (two bound parameters lo, hi)."""
         ph = self.placeholder()
@@ -222,8 +228,8 @@ class SamplingDialect:
         if time_column is not None:
             where += f" AND {ts} >= {ph} AND {ts} < {ph}"
         return (
-            f"SELECT t.row_idx AS row_idx, {ts} AS ts FROM {quote(table)} t "
-            f"WHERE {where} ORDER BY t.row_idx"
+            f"SELECT t.{quote(primary_key)} AS row_idx, {ts} AS ts FROM {quote(table)} t "
+            f"WHERE {where} ORDER BY t.{quote(primary_key)}"
         )
 
     def split_counts_sql(self, table: str, columns: Sequence[str], time_column: str | None) -> str:

@@ -85,3 +85,43 @@ def test_unsupported_schemas_are_one_line_errors(tmp_path, sql: str, message: st
 def test_missing_file_is_a_one_line_error(tmp_path) -> None:
     with pytest.raises(SchemaError, match="cannot read schema file"):
         schema_from_sql(tmp_path / "absent.sql", default_config(), 0)
+
+
+def test_sql_schema_database_is_written_verified_and_sampled(tmp_path) -> None:
+    """End to end on the user's key names: write, verify, list tasks, sample."""
+    import subprocess
+    import sys
+
+    url = f"duckdb:///{tmp_path}/shop.duckdb"
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(small_config().to_toml())
+    run = [sys.executable, "-m", "plurel_sql"]
+    made = subprocess.run(
+        [
+            *run,
+            "generate-many",
+            "--seeds",
+            "4",
+            "--url-template",
+            url.replace("shop", "{seed}"),
+            "--config",
+            str(cfg),
+            "--schema-sql",
+            str(SHOP),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    url = f"duckdb:///{tmp_path}/4.duckdb"
+    for command in (
+        ["verify", url],
+        ["tasks", url],
+        ["sample", url, "--task", "reviews.verdict", "--n", "1"],
+    ):
+        result = subprocess.run([*run, *command], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    assert (
+        "reviews.verdict"
+        in subprocess.run([*run, "tasks", url], capture_output=True, text=True).stdout
+    )

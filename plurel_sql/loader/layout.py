@@ -126,6 +126,16 @@ def build_layout(schema: Schema, stats: dict[tuple[str, str], tuple[float, float
         for fk in t.foreign_keys:
             p = schema.table(fk.parent)
             edges.append(
-                EdgeSpec(t.name, i, fk.column, p.name, index[p.name], t.time_column, p.time_column)
+                EdgeSpec(
+                    t.name,
+                    i,
+                    fk.column,
+                    p.name,
+                    index[p.name],
+                    t.time_column,
+                    p.time_column,
+                    child_pk=t.primary_key,
+                    parent_pk=p.primary_key,
+                )
             )
     return DbLayout(tables=tables, edges=edges, num_nodes=offset, column_names=names)

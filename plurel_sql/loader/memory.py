@@ -53,6 +53,7 @@ def load_tables(dialect: SamplingDialect, conn: Any, layout: DbLayout) -> InMemo
             kinds["categorical"],
             tl.table.time_column,
             all_rows=True,
+            primary_key=tl.table.primary_key,
         )
         raw = dialect.run(conn, sql)
         content = to_content(layout, tl, raw)

@@ -141,6 +141,7 @@ class DbSampler:
                 kinds["boolean"],
                 kinds["categorical"],
                 tl.table.time_column,
+                primary_key=tl.table.primary_key,
             )
             raw = self.dialect.run(self.conn, sql, {ROW_IDS: {"row_idx": ids}})
             out[t] = to_content(self.layout, tl, raw)

@@ -122,7 +122,9 @@ def split_rows(
     own = conn is None
     conn = db.connect() if own else conn
     try:
-        sql = db.dialect.split_rows_sql(task.table, task.column, table.time_column)
+        sql = db.dialect.split_rows_sql(
+            task.table, task.column, table.time_column, primary_key=table.primary_key
+        )
         params = list(split_bounds(db, split)) if table.time_column else []
         res = db.dialect.run(conn, sql, params=params)
     finally:
