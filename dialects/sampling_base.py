@@ -267,9 +267,15 @@ class SamplingDialect:
         if time_column is not None:
             exprs.append(self.epoch_seconds(f"t.{quote(time_column)}"))
         for i, e in enumerate(exprs):
-            x = f"CAST({e} AS DOUBLE PRECISION)"
-            out += [f"AVG({x}) AS m{i}", f"STDDEV_POP({x}) AS s{i}", f"COUNT({x}) AS n{i}"]
+            x = f"CAST({e} AS {self.float_type})"
+            out += [f"AVG({x}) AS m{i}", f"{self.spread_sql(x)} AS s{i}", f"COUNT({x}) AS n{i}"]
         return f"SELECT {', '.join(out)} FROM {quote(table)} t"
+
+    float_type = "DOUBLE PRECISION"
+
+    def spread_sql(self, x: str) -> str:
+        """The aggregate in column ``s`` of the statistics query (see std_from)."""
+        return f"STDDEV_POP({x})"
 
     def std_from(self, mean: float | None, value: float | None) -> float | None:
         """The standard deviation from column ``s`` of :meth:`stats_compute_sql`."""

@@ -74,15 +74,10 @@ class SQLiteSampling(SamplingDialect):
         columns = list(zip(*data, strict=True)) if data else [[] for _ in names]
         return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})
 
-    def stats_compute_sql(self, table: str, numeric: Sequence[str], time_column: str | None) -> str:
-        out = []
-        exprs = [f"t.{quote(c)}" for c in numeric]
-        if time_column is not None:
-            exprs.append(self.epoch_seconds(f"t.{quote(time_column)}"))
-        for i, e in enumerate(exprs):
-            x = f"CAST({e} AS REAL)"
-            out += [f"AVG({x}) AS m{i}", f"AVG({x} * {x}) AS s{i}", f"COUNT({x}) AS n{i}"]
-        return f"SELECT {', '.join(out)} FROM {quote(table)} t"
+    float_type = "REAL"
+
+    def spread_sql(self, x: str) -> str:
+        return f"AVG({x} * {x})"  # SQLite has no STDDEV_POP: the mean of squares
 
     def std_from(self, mean: float | None, value: float | None) -> float | None:
         """``s`` of the statistics query is the mean of squares here."""
