@@ -125,3 +125,29 @@ def test_sql_schema_database_is_written_verified_and_sampled(tmp_path) -> None:
         "reviews.verdict"
         in subprocess.run([*run, "tasks", url], capture_output=True, text=True).stdout
     )
+
+
+def test_generate_cli_with_schema_sql(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path}/shop.sqlite"
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(small_config().to_toml())
+    run = [sys.executable, "-m", "plurel_sql", "generate", "--seed", "1", "--quiet"]
+    ok = subprocess.run(
+        [*run, "--url", url, "--config", str(cfg), "--schema-sql", str(SHOP)],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    bad_sql = tmp_path / "bad.sql"
+    bad_sql.write_text("CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT);")
+    target = tmp_path / "never.sqlite"
+    bad = subprocess.run(
+        [*run, "--url", f"sqlite:///{target}", "--schema-sql", str(bad_sql)],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "t.note: type TEXT" in bad.stderr
+    assert bad.stderr.count("\n") == 1 and not target.exists()

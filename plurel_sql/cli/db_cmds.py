@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from plurel_sql.config import load_config
-from plurel_sql.dialects import Dialect, get_dialect, parse_url
 from plurel_sql.errors import DatabaseError, PlurelError
+
+if TYPE_CHECKING:  # the engines' modules load in the handlers: --help stays instant
+    from plurel_sql.dialects import Dialect
 
 DEFAULT_URL = "duckdb:///plurel.duckdb"
 
@@ -21,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"target database (default {DEFAULT_URL}; also postgresql://..., sqlite:///...)",
     )
     g.add_argument("--config", metavar="FILE", help="TOML configuration (default: defaults)")
+    g.add_argument(
+        "--schema-sql", metavar="FILE", help="use this file's CREATE TABLE schema (tables, keys)"
+    )
     g.add_argument("--chunk-rows", type=int, default=65536, help="rows per batch (memory bound)")
     g.add_argument("--replace", action="store_true", help="overwrite tables of the same names")
     g.add_argument("--pg-schema", metavar="NAME", help="PostgreSQL schema (overrides ?schema=)")
@@ -43,13 +49,17 @@ def _generate(args: argparse.Namespace) -> int:
         raise PlurelError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.chunk_rows < 1:
         raise PlurelError(f"--chunk-rows must be positive, got {args.chunk_rows}")
+    from plurel_sql.dialects import get_dialect, parse_url
+
     dialect = get_dialect(parse_url(args.url, pg_schema=args.pg_schema))
     config = load_config(args.config)
     from plurel_sql.generate.stream import DatabaseGenerator  # heavy imports after checks
     from plurel_sql.materialize.progress import make_progress
     from plurel_sql.materialize.writer import write_database
+    from plurel_sql.schema.from_sql import schema_from_sql
 
-    source = DatabaseGenerator(config, args.seed, chunk_rows=args.chunk_rows)
+    schema = schema_from_sql(args.schema_sql, config, args.seed) if args.schema_sql else None
+    source = DatabaseGenerator(config, args.seed, chunk_rows=args.chunk_rows, schema=schema)
     progress = make_progress(args.quiet)
     try:
         result = write_database(
@@ -105,6 +115,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _describe(args: argparse.Namespace) -> int:
+    from plurel_sql.dialects import parse_url
     from plurel_sql.materialize.describe import describe
     from plurel_sql.materialize.meta import read_meta
 
@@ -115,6 +126,8 @@ def _describe(args: argparse.Namespace) -> int:
 
 def _guard(url: str, fn):
     """Run ``fn``; unexpected driver errors become one-line DatabaseErrors."""
+    from plurel_sql.dialects import get_dialect
+
     dialect = get_dialect(url)
     try:
         return fn()
