@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from plurel_sql.generate.stream import DatabaseGenerator, arrow_schema
+from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.schema.arrow import arrow_schema
 from plurel_sql.schema.ir import Schema
 from tests.generator_helpers import generated_tables, small_config, table_checksums
 

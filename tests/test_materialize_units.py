@@ -12,10 +12,11 @@ from plurel_sql.dialects.pgcopy import HEADER, TRAILER, encode_batch
 
 from plurel_sql.checksum import TableChecksum
 from plurel_sql.errors import DatabaseError, SchemaError
-from plurel_sql.materialize.ddl import arrow_schema, build_metadata, constraint_name
+from plurel_sql.materialize.ddl import build_metadata, constraint_name
 from plurel_sql.materialize.describe import describe
 from plurel_sql.materialize.fabricate import FabricatedSource, example_schema
 from plurel_sql.materialize.writer import normalize_batch
+from plurel_sql.schema.arrow import arrow_schema
 
 
 def test_url_schemes_and_schema():

@@ -39,22 +39,12 @@ from plurel_sql.generate.postprocess import finish_numeric, null_count
 from plurel_sql.generate.scm import ParentFeatures, TableSCM, plan_scm, quantize
 from plurel_sql.rng import stream
 from plurel_sql.sampling import draw_float
+from plurel_sql.schema.arrow import arrow_schema
 from plurel_sql.schema.ir import Schema, Table
 from plurel_sql.schema.sample import sample_schema
 
 DEFAULT_CHUNK_ROWS = 65_536
 DEFAULT_SPILL_ROWS = 100_000
-
-
-def arrow_schema(table: Table) -> pa.Schema:
-    """The Arrow schema of a table's batches."""
-    fields = [pa.field(table.primary_key, pa.int64(), nullable=False)]
-    fields += [pa.field(fk.column, pa.int64(), nullable=False) for fk in table.foreign_keys]
-    types = {"numeric": pa.float64(), "boolean": pa.bool_(), "categorical": pa.string()}
-    fields += [pa.field(c.name, types[c.kind], nullable=c.nullable) for c in table.features]
-    if table.time_column:
-        fields.append(pa.field(table.time_column, pa.timestamp("us"), nullable=False))
-    return pa.schema(fields)
 
 
 def _epoch_us(day: str) -> int:

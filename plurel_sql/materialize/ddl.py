@@ -1,4 +1,4 @@
-"""Schema IR -> SQLAlchemy MetaData (the only source of DDL) and Arrow schemas.
+"""Schema IR -> SQLAlchemy MetaData (the only source of DDL).
 
 Column types: keys BIGINT (INTEGER for SQLite's primary key, so it is the rowid
 alias), numeric DOUBLE PRECISION, boolean BOOLEAN, categorical TEXT with a
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pyarrow as pa
 import sqlalchemy as sa
 
 from plurel_sql.errors import SchemaError
@@ -136,23 +135,3 @@ def key_constraints(sa_table: sa.Table, table: Table, schema: str | None, parent
         shadow.append_constraint(constraint)
         out.append(constraint)
     return out
-
-
-def arrow_type(kind: str) -> pa.DataType:
-    return {
-        "key": pa.int64(),
-        "numeric": pa.float64(),
-        "boolean": pa.bool_(),
-        "categorical": pa.string(),
-        "time": pa.timestamp("us"),
-    }[kind]
-
-
-def arrow_schema(table: Table) -> pa.Schema:
-    """The Arrow schema of the table's batches (the generator's batch contract)."""
-    fields = [pa.field(table.primary_key, pa.int64(), nullable=False)]
-    fields += [pa.field(fk.column, pa.int64(), nullable=False) for fk in table.foreign_keys]
-    fields += [pa.field(c.name, arrow_type(c.kind)) for c in table.features]
-    if table.time_column:
-        fields.append(pa.field(table.time_column, pa.timestamp("us"), nullable=False))
-    return pa.schema(fields)

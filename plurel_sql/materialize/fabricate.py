@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow as pa
 
-from plurel_sql.materialize.ddl import arrow_schema
 from plurel_sql.rng import stream
+from plurel_sql.schema.arrow import arrow_schema
 from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
 
 

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import Dialect, get_dialect
-from plurel_sql.materialize.ddl import arrow_schema, build_metadata
+from plurel_sql.materialize.ddl import build_metadata
 from plurel_sql.materialize.meta import read_meta_from
+from plurel_sql.schema.arrow import arrow_schema
 
 
 @dataclass

@@ -23,15 +23,11 @@ from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import META_TABLE, Dialect, WriteSession
 from plurel_sql.dialects.base import RESERVED_PREFIX
 from plurel_sql.errors import SchemaError
-from plurel_sql.materialize.ddl import (
-    arrow_schema,
-    build_table,
-    constraint_name,
-    key_constraints,
-)
+from plurel_sql.materialize.ddl import build_table, constraint_name, key_constraints
 from plurel_sql.materialize.meta import meta_rows, write_meta
 from plurel_sql.materialize.pipeline import BackgroundLoader
 from plurel_sql.materialize.progress import Progress
+from plurel_sql.schema.arrow import arrow_schema
 from plurel_sql.schema.ir import Schema, Table
 
 
