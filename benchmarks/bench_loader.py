@@ -74,9 +74,8 @@ class DuckDBSource:
 
 
 def prepare(args: argparse.Namespace) -> None:
-    from plurel_sql.dialects import get_dialect
-
     from plurel_sql.config import Config
+    from plurel_sql.dialects import get_dialect
     from plurel_sql.generate.stream import DatabaseGenerator
     from plurel_sql.materialize.progress import Progress
     from plurel_sql.materialize.writer import write_database

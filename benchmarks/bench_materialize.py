@@ -44,9 +44,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import sqlalchemy as sa
-from plurel_sql.dialects import get_dialect
 
 from plurel_sql.config import Config
+from plurel_sql.dialects import get_dialect
 from plurel_sql.materialize.ddl import build_metadata
 from plurel_sql.materialize.fabricate import FabricatedSource
 from plurel_sql.materialize.writer import write_database

@@ -20,8 +20,8 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from plurel_sql.dialects.url import DatabaseURL
 
+from plurel_sql.dialects.url import DatabaseURL
 from plurel_sql.errors import DatabaseError
 
 META_TABLE = "plurel_meta"

@@ -16,6 +16,7 @@ import duckdb
 import duckdb_engine
 import pyarrow as pa
 import sqlalchemy as sa
+
 from plurel_sql.dialects.filebased import FileDialect
 
 BATCH_VIEW = "__plurel_batch"

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from plurel_sql.dialects.base import META_TABLE, RESERVED_PREFIX, Dialect, WriteSession
 
+from plurel_sql.dialects.base import META_TABLE, RESERVED_PREFIX, Dialect, WriteSession
 from plurel_sql.errors import DatabaseError
 
 TMP_MARK = ".plurel-tmp-"

@@ -18,11 +18,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as sa_pg
+
 from plurel_sql.dialects.base import META_TABLE, Dialect, WriteSession
 from plurel_sql.dialects.filebased import read_meta_rows
 from plurel_sql.dialects.pgcopy import encode_batch
-from sqlalchemy.dialects import postgresql as sa_pg
-
 from plurel_sql.errors import DatabaseError
 
 CONNECT_TIMEOUT_S = 5

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
 from plurel_sql.dialects.sampling_base import EdgeSpec, SamplingDialect
 
 

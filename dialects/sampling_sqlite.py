@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
 from plurel_sql.dialects.sampling_base import (
     HASH_A,
     HASH_B,

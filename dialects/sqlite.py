@@ -19,9 +19,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
-from plurel_sql.dialects.filebased import FileDialect
 from sqlalchemy.dialects import sqlite as sa_sqlite
 
+from plurel_sql.dialects.filebased import FileDialect
 from plurel_sql.errors import DatabaseError
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"  # Arrow's %S carries the microseconds

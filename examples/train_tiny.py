@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 import torch
-from plurel_sql.dialects import get_dialect
 from torch import nn
 from torch.utils.data import DataLoader
 
 from plurel_sql.config import Config
+from plurel_sql.dialects import get_dialect
 from plurel_sql.generate.stream import DatabaseGenerator
 from plurel_sql.loader import ContextDataset
 from plurel_sql.materialize.progress import Progress

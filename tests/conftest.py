@@ -102,6 +102,7 @@ def pg_url() -> Iterator[str]:
 def pg_schema_url(pg_url: str) -> Iterator[str]:
     """``pg_url`` with a fresh ``?schema=`` (dropped afterwards), so tests never collide."""
     import psycopg
+
     from plurel_sql.dialects import get_dialect
 
     name = f"t_{uuid.uuid4().hex[:10]}"

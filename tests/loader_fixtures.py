@@ -12,8 +12,8 @@ import json
 from datetime import UTC, datetime
 
 import numpy as np
-from plurel_sql.dialects.sampling_base import quote
 
+from plurel_sql.dialects.sampling_base import quote
 from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
 
 
@@ -220,9 +220,8 @@ SMALL_CONFIG = {
 
 def generate_db(url: str, seed: int, database: dict | None = None) -> str:
     """Generate a database with the real pipeline (generator + materializer)."""
-    from plurel_sql.dialects import get_dialect
-
     from plurel_sql.config import Config
+    from plurel_sql.dialects import get_dialect
     from plurel_sql.generate.stream import DatabaseGenerator
     from plurel_sql.materialize.progress import Progress
     from plurel_sql.materialize.writer import write_database

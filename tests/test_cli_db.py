@@ -10,9 +10,9 @@ import time
 
 import duckdb
 import pytest
-from plurel_sql.dialects import get_dialect
 
 from plurel_sql.cli import main
+from plurel_sql.dialects import get_dialect
 
 PASSWORD = "Hunter2-secret"
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from loader_fixtures import build_duckdb, build_postgres, generate_db, reachable_rows
-from plurel_sql.dialects.sampling_base import NO_TIME
 
+from plurel_sql.dialects.sampling_base import NO_TIME
 from plurel_sql.loader import open_database
 from plurel_sql.loader.source import ContextSource
 from plurel_sql.loader.walk import SeedBatch

@@ -9,8 +9,8 @@ import sqlite3
 import duckdb
 import pytest
 import sqlalchemy as sa
-from plurel_sql.dialects import connect, get_dialect
 
+from plurel_sql.dialects import connect, get_dialect
 from plurel_sql.errors import DatabaseError
 from plurel_sql.generate.stream import DatabaseGenerator
 from plurel_sql.materialize import read_meta, verify_database, write_database

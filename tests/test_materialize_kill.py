@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from plurel_sql.dialects import get_dialect
 
 from plurel_sql.config import Config
+from plurel_sql.dialects import get_dialect
 from plurel_sql.materialize import read_meta, verify_database
 
 KILL_DATABASE = {

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pyarrow as pa
 import pytest
-from plurel_sql.dialects import get_dialect, mask_url, parse_url
-from plurel_sql.dialects.pgcopy import HEADER, TRAILER, encode_batch
 
 from plurel_sql.checksum import TableChecksum
+from plurel_sql.dialects import get_dialect, mask_url, parse_url
+from plurel_sql.dialects.pgcopy import HEADER, TRAILER, encode_batch
 from plurel_sql.errors import DatabaseError, SchemaError
 from plurel_sql.materialize.ddl import build_metadata, constraint_name
 from plurel_sql.materialize.describe import describe
