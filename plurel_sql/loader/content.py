@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from plurel_sql.dialects.sampling_base import NO_TIME
+from plurel_sql.dialects.sampling_base import NO_TIME, SamplingDialect
 from plurel_sql.loader.layout import (
     MAX_F2P,
     SEM_BOOLEAN,
@@ -51,6 +51,21 @@ def fetch_columns(tl: TableLayout) -> dict[str, list[str]]:
     for c in tl.table.features:
         kinds[c.kind].append(c.name)
     return kinds
+
+
+def fetch_sql(dialect: SamplingDialect, tl: TableLayout, all_rows: bool = False) -> str:
+    """The engine's fetch query for table ``tl``: the rows bound as ROW_IDS, or all."""
+    kinds = fetch_columns(tl)
+    return dialect.fetch_sql(
+        tl.name,
+        tl.fk_columns,
+        kinds["numeric"],
+        kinds["boolean"],
+        kinds["categorical"],
+        tl.table.time_column,
+        all_rows=all_rows,
+        primary_key=tl.table.primary_key,
+    )
 
 
 def _int_column(table: pa.Table, name: str) -> np.ndarray:

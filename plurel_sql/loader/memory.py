@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from plurel_sql.dialects.sampling_base import NO_TIME, SamplingDialect
-from plurel_sql.loader.content import RowContent, fetch_columns, to_content
+from plurel_sql.loader.content import RowContent, fetch_sql, to_content
 from plurel_sql.loader.hashing import node_hash
 from plurel_sql.loader.layout import DbLayout
 from plurel_sql.loader.walk import SeedBatch, WalkResult, prefix_cut
@@ -44,17 +44,7 @@ def load_tables(dialect: SamplingDialect, conn: Any, layout: DbLayout) -> InMemo
     """Read every table whole (one query each) and index its foreign keys."""
     contents, fks, tss = [], [], []
     for tl in layout.tables:
-        kinds = fetch_columns(tl)
-        sql = dialect.fetch_sql(
-            tl.name,
-            tl.fk_columns,
-            kinds["numeric"],
-            kinds["boolean"],
-            kinds["categorical"],
-            tl.table.time_column,
-            all_rows=True,
-            primary_key=tl.table.primary_key,
-        )
+        sql = fetch_sql(dialect, tl, all_rows=True)
         raw = dialect.run(conn, sql)
         content = to_content(layout, tl, raw)
         n = tl.table.num_rows

@@ -19,7 +19,7 @@ import numpy as np
 from plurel_sql.dialects.sampling_base import ROW_IDS
 from plurel_sql.errors import PlurelError
 from plurel_sql.loader.assemble import assemble, empty_batch
-from plurel_sql.loader.content import RowContent, fetch_columns, to_content
+from plurel_sql.loader.content import RowContent, fetch_sql, to_content
 from plurel_sql.loader.layout import DbLayout, build_layout
 from plurel_sql.loader.memory import InMemoryTables, load_tables, memory_walk
 from plurel_sql.loader.meta import Database
@@ -133,16 +133,7 @@ class DbSampler:
                 )
                 continue
             tl = self.layout.tables[t]
-            kinds = fetch_columns(tl)
-            sql = self.dialect.fetch_sql(
-                tl.name,
-                tl.fk_columns,
-                kinds["numeric"],
-                kinds["boolean"],
-                kinds["categorical"],
-                tl.table.time_column,
-                primary_key=tl.table.primary_key,
-            )
+            sql = fetch_sql(self.dialect, tl)
             raw = self.dialect.run(self.conn, sql, {ROW_IDS: {"row_idx": ids}})
             out[t] = to_content(self.layout, tl, raw)
         return out
