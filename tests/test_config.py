@@ -147,3 +147,15 @@ def test_every_key_is_documented() -> None:
         assert f"`[{group.name}]`" in text
         for f in dataclasses.fields(getattr(cfg, group.name)):
             assert f"`{f.name}`" in text, f"docs/configuration.md lacks {group.name}.{f.name}"
+
+
+def test_output_piped_into_head_ends_quietly() -> None:
+    """`plurel-sql ... | head -1` must not print a BrokenPipeError traceback."""
+    result = subprocess.run(
+        f"{sys.executable} -m plurel_sql config --defaults | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout == "[database]\n"
+    assert "Traceback" not in result.stderr
