@@ -112,7 +112,9 @@ class Dialect:
         return self.sa_dialect.identifier_preparer.format_table(table)
 
     def quote(self, name: str) -> str:
-        return self.sa_dialect.identifier_preparer.quote(name)
+        """Always quoted: SQLAlchemy's per-dialect reserved words miss some of the
+        engines' (e.g. DuckDB's ``at``)."""
+        return self.sa_dialect.identifier_preparer.quote_identifier(name)
 
     # ------------------------------------------------------------------- catalog
     def list_tables(self, con: Any) -> set[str]:

@@ -151,3 +151,67 @@ def test_generate_cli_with_schema_sql(tmp_path) -> None:
     )
     assert bad.returncode == 2 and "t.note: type TEXT" in bad.stderr
     assert bad.stderr.count("\n") == 1 and not target.exists()
+
+
+AWKWARD = """
+CREATE TABLE "order" (
+    "select" INTEGER PRIMARY KEY,
+    "group" REAL,
+    "Mixed Case" BOOLEAN,
+    note TEXT CHECK (note IN ('it''s', 'a "quote"', 'plain'))
+);
+CREATE TABLE "user" (
+    id INTEGER PRIMARY KEY,
+    "order" INTEGER NOT NULL REFERENCES "order" ("select"),
+    at TIMESTAMP,
+    "limit" REAL
+);
+"""
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite", "postgresql"])
+def test_reserved_words_and_quotes_in_names(tmp_path, engine: str, request) -> None:
+    """Identifiers that are SQL keywords (in some engine or all) and labels with
+    quotes survive DDL, loading, verification and the loader's SQL."""
+    import subprocess
+    import sys
+
+    from plurel_sql.loader import open_database, tasks
+
+    sql = tmp_path / "awkward.sql"
+    sql.write_text(AWKWARD)
+    if engine == "postgresql":
+        url = request.getfixturevalue("pg_url") + "?schema=awkward_names"
+    else:
+        url = f"{engine}:///{tmp_path}/awkward.{engine}"
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(small_config().to_toml())
+    run = [sys.executable, "-m", "plurel_sql"]
+    made = subprocess.run(
+        [
+            *run,
+            "generate",
+            "--seed",
+            "2",
+            "--url",
+            url,
+            "--config",
+            str(cfg),
+            "--schema-sql",
+            str(sql),
+            "--replace",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    verified = subprocess.run([*run, "verify", url], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    db = open_database(url)
+    names = {t.name for t in tasks(db)}
+    assert {"order.note", "user.limit"} <= names
+    sampled = subprocess.run(
+        [*run, "sample", url, "--task", "user.limit", "--n", "1"], capture_output=True, text=True
+    )
+    assert sampled.returncode == 0, sampled.stderr

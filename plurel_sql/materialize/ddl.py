@@ -19,12 +19,19 @@ from plurel_sql.schema.ir import Column, Schema, Table
 MAX_IDENTIFIER = 63
 
 
+def quoted(name: str) -> sa.sql.quoted_name:
+    """An identifier SQLAlchemy always quotes. Its reserved-word lists are per
+    dialect and miss words other engines reserve (``at`` is reserved in DuckDB, not
+    in PostgreSQL), so names from users' schemas are quoted unconditionally."""
+    return sa.sql.quoted_name(name, quote=True)
+
+
 def constraint_name(prefix: str, table: str, column: str | None = None) -> str:
     name = f"{prefix}_{table}" + (f"_{column}" if column else "")
     if len(name) <= MAX_IDENTIFIER:
-        return name
+        return quoted(name)
     digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
-    return f"{name[: MAX_IDENTIFIER - 9]}_{digest}"
+    return quoted(f"{name[: MAX_IDENTIFIER - 9]}_{digest}")
 
 
 def _key_type(primary: bool) -> sa.types.TypeEngine:
@@ -34,10 +41,10 @@ def _key_type(primary: bool) -> sa.types.TypeEngine:
 
 def _feature_column(table: Table, column: Column) -> list[sa.SchemaItem]:
     if column.kind == "numeric":
-        return [sa.Column(column.name, sa.Double(), nullable=True)]
+        return [sa.Column(quoted(column.name), sa.Double(), nullable=True)]
     if column.kind == "boolean":
-        return [sa.Column(column.name, sa.Boolean(create_constraint=False), nullable=True)]
-    col = sa.Column(column.name, sa.Text(), nullable=True)
+        return [sa.Column(quoted(column.name), sa.Boolean(create_constraint=False), nullable=True)]
+    col = sa.Column(quoted(column.name), sa.Text(), nullable=True)
     check = sa.CheckConstraint(
         col.in_(list(column.labels or [])), name=constraint_name("ck", table.name, column.name)
     )
@@ -56,14 +63,14 @@ def build_table(
     load with :func:`key_constraints`."""
     foreign_keys = keys if foreign_keys is None else foreign_keys
     items: list[sa.SchemaItem] = [
-        sa.Column(table.primary_key, _key_type(True), nullable=False, autoincrement=False)
+        sa.Column(quoted(table.primary_key), _key_type(True), nullable=False, autoincrement=False)
     ]
     for fk in table.foreign_keys:
-        items.append(sa.Column(fk.column, _key_type(False), nullable=False))
+        items.append(sa.Column(quoted(fk.column), _key_type(False), nullable=False))
     for column in table.features:
         items.extend(_feature_column(table, column))
     if table.time_column:
-        items.append(sa.Column(table.time_column, sa.DateTime(), nullable=False))
+        items.append(sa.Column(quoted(table.time_column), sa.DateTime(), nullable=False))
     if keys:
         items.append(
             sa.PrimaryKeyConstraint(table.primary_key, name=constraint_name("pk", table.name))
@@ -78,7 +85,7 @@ def build_table(
                     name=constraint_name("fk", table.name, fk.column),
                 )
             )
-    return sa.Table(table.name, metadata, *items, schema=schema)
+    return sa.Table(quoted(table.name), metadata, *items, schema=quoted(schema) if schema else None)
 
 
 def _parent_pk(parent: str, metadata: sa.MetaData) -> str:
