@@ -88,7 +88,7 @@ def test_streaming_aggregation_matches_stacked(mode: str) -> None:
     terms = [rng.normal(0, 3, (50, 8)).astype(np.float32) for _ in range(7)]
     acc = Accumulator(mode)
     for t in terms:
-        acc.add(t)
+        acc.add(t.copy())  # the accumulator owns (and may overwrite) what it is given
     stacked = np.stack(terms).astype(np.float64)
     expected = {
         "sum": stacked.sum(0),

@@ -175,6 +175,8 @@ class Accumulator:
     Terms are folded in one at a time instead of being stacked, which keeps memory
     at two arrays whatever a node's in-degree (dense causal graphs have nodes with
     dozens of parents). Products can overflow; NaN/inf are mapped to finite values.
+    The accumulator takes ownership of the terms it is given (the first one is
+    updated in place), so callers pass arrays nobody else reads.
     """
 
     def __init__(self, mode: str):
@@ -187,8 +189,8 @@ class Accumulator:
 
     def add(self, term: np.ndarray) -> None:
         self.count += 1
-        if self._acc is None:
-            self._acc = term.astype(np.float32, copy=True)
+        if self._acc is None:  # callers pass fresh arrays, so the first is reused
+            self._acc = term.astype(np.float32, copy=False)
             if self.mode == "logsumexp":
                 self._sum = np.ones_like(self._acc)
             return
