@@ -16,6 +16,7 @@ from typing import Any
 
 from plurel_sql.config import Config
 from plurel_sql.errors import ConfigError, PlurelError
+from plurel_sql.generate.stream import DEFAULT_CHUNK_ROWS
 
 SEED_FIELD = "{seed}"
 
@@ -60,6 +61,16 @@ def url_for(template: str, seed: int) -> str:
     return template.replace(SEED_FIELD, str(seed))
 
 
+def url_for_display(url: str) -> str:
+    """The URL with any password masked (the raw text if it does not even parse)."""
+    from plurel_sql.dialects import parse_url
+
+    try:
+        return parse_url(url).masked
+    except PlurelError:
+        return "<invalid URL>"
+
+
 def _generate_one(
     seed: int,
     url: str,
@@ -69,26 +80,24 @@ def _generate_one(
     schema_sql: str | None = None,
 ) -> SeedResult:
     """Worker body: one database, errors returned as text (they cross processes)."""
-    from plurel_sql.dialects import get_dialect, parse_url
-    from plurel_sql.generate.stream import DatabaseGenerator
-    from plurel_sql.materialize.writer import write_database
-    from plurel_sql.schema.from_sql import schema_from_sql
+    from plurel_sql.materialize.job import generate_database
 
-    masked = url
+    masked = url_for_display(url)
     try:
-        parsed = parse_url(url)
-        masked = parsed.masked
-        dialect = get_dialect(parsed)
-        cfg = Config.from_dict(config)
-        schema = schema_from_sql(schema_sql, cfg, seed) if schema_sql else None
-        source = DatabaseGenerator(cfg, seed, chunk_rows=chunk_rows, schema=schema)
-        result = write_database(source, dialect, seed=seed, config=config, replace=replace)
-        return SeedResult(seed, masked, result.rows, result.cells, result.total_seconds)
+        _, result = generate_database(
+            url,
+            Config.from_dict(config),
+            seed,
+            chunk_rows=chunk_rows,
+            replace=replace,
+            schema_sql=schema_sql,
+        )
     except PlurelError as exc:
         return SeedResult(seed, masked, error=str(exc))
-    except Exception as exc:  # a driver error: keep one line, never the URL's password
+    except Exception as exc:  # a bug must not sink the other seeds: report it per seed
         text = " ".join(str(exc).split())
         return SeedResult(seed, masked, error=f"{type(exc).__name__}: {text}"[:500])
+    return SeedResult(seed, masked, result.rows, result.cells, result.total_seconds)
 
 
 def generate_many(
@@ -97,7 +106,7 @@ def generate_many(
     config: Config,
     workers: int = 1,
     replace: bool = False,
-    chunk_rows: int = 65_536,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
     on_done: Callable[[SeedResult], None] | None = None,
     schema_sql: str | None = None,
 ) -> list[SeedResult]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -87,31 +89,28 @@ def test_missing_file_is_a_one_line_error(tmp_path) -> None:
         schema_from_sql(tmp_path / "absent.sql", default_config(), 0)
 
 
-def test_sql_schema_database_is_written_verified_and_sampled(tmp_path) -> None:
-    """End to end on the user's key names: write, verify, list tasks, sample."""
-    import subprocess
-    import sys
-
-    url = f"duckdb:///{tmp_path}/shop.duckdb"
-    cfg = tmp_path / "small.toml"
-    cfg.write_text(small_config().to_toml())
-    run = [sys.executable, "-m", "plurel_sql"]
-    made = subprocess.run(
-        [
-            *run,
-            "generate-many",
-            "--seeds",
-            "4",
-            "--url-template",
-            url.replace("shop", "{seed}"),
-            "--config",
-            str(cfg),
-            "--schema-sql",
-            str(SHOP),
-        ],
-        capture_output=True,
-        text=True,
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """Run ``plurel-sql ARGS`` in a subprocess, capturing text output."""
+    return subprocess.run(
+        [sys.executable, "-m", "plurel_sql", *args], capture_output=True, text=True
     )
+
+
+@pytest.fixture
+def small_toml(tmp_path) -> str:
+    """A configuration file with the small test ranges."""
+    path = tmp_path / "small.toml"
+    path.write_text(small_config().to_toml())
+    return str(path)
+
+
+def test_sql_schema_database_is_written_verified_and_sampled(tmp_path, small_toml) -> None:
+    """End to end on the user's key names: write, verify, list tasks, sample."""
+    template = f"duckdb:///{tmp_path}/{{seed}}.duckdb"
+    made = cli(
+        "generate-many", "--seeds", "4", "--url-template", template,
+        "--config", small_toml, "--schema-sql", str(SHOP),
+    )  # fmt: skip
     assert made.returncode == 0, made.stderr
     url = f"duckdb:///{tmp_path}/4.duckdb"
     for command in (
@@ -119,36 +118,20 @@ def test_sql_schema_database_is_written_verified_and_sampled(tmp_path) -> None:
         ["tasks", url],
         ["sample", url, "--task", "reviews.verdict", "--n", "1"],
     ):
-        result = subprocess.run([*run, *command], capture_output=True, text=True)
+        result = cli(*command)
         assert result.returncode == 0, result.stderr
-    assert (
-        "reviews.verdict"
-        in subprocess.run([*run, "tasks", url], capture_output=True, text=True).stdout
-    )
+    assert "reviews.verdict" in cli("tasks", url).stdout
 
 
-def test_generate_cli_with_schema_sql(tmp_path) -> None:
-    import subprocess
-    import sys
-
+def test_generate_cli_with_schema_sql(tmp_path, small_toml) -> None:
+    generate = ("generate", "--seed", "1", "--quiet")
     url = f"sqlite:///{tmp_path}/shop.sqlite"
-    cfg = tmp_path / "small.toml"
-    cfg.write_text(small_config().to_toml())
-    run = [sys.executable, "-m", "plurel_sql", "generate", "--seed", "1", "--quiet"]
-    ok = subprocess.run(
-        [*run, "--url", url, "--config", str(cfg), "--schema-sql", str(SHOP)],
-        capture_output=True,
-        text=True,
-    )
+    ok = cli(*generate, "--url", url, "--config", small_toml, "--schema-sql", str(SHOP))
     assert ok.returncode == 0, ok.stderr
     bad_sql = tmp_path / "bad.sql"
     bad_sql.write_text("CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT);")
     target = tmp_path / "never.sqlite"
-    bad = subprocess.run(
-        [*run, "--url", f"sqlite:///{target}", "--schema-sql", str(bad_sql)],
-        capture_output=True,
-        text=True,
-    )
+    bad = cli(*generate, "--url", f"sqlite:///{target}", "--schema-sql", str(bad_sql))
     assert bad.returncode == 2 and "t.note: type TEXT" in bad.stderr
     assert bad.stderr.count("\n") == 1 and not target.exists()
 
@@ -170,12 +153,9 @@ CREATE TABLE "user" (
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "sqlite", "postgresql"])
-def test_reserved_words_and_quotes_in_names(tmp_path, engine: str, request) -> None:
+def test_reserved_words_and_quotes_in_names(tmp_path, small_toml, engine: str, request) -> None:
     """Identifiers that are SQL keywords (in some engine or all) and labels with
     quotes survive DDL, loading, verification and the loader's SQL."""
-    import subprocess
-    import sys
-
     from plurel_sql.loader import open_database, tasks
 
     sql = tmp_path / "awkward.sql"
@@ -184,34 +164,15 @@ def test_reserved_words_and_quotes_in_names(tmp_path, engine: str, request) -> N
         url = request.getfixturevalue("pg_url") + "?schema=awkward_names"
     else:
         url = f"{engine}:///{tmp_path}/awkward.{engine}"
-    cfg = tmp_path / "small.toml"
-    cfg.write_text(small_config().to_toml())
-    run = [sys.executable, "-m", "plurel_sql"]
-    made = subprocess.run(
-        [
-            *run,
-            "generate",
-            "--seed",
-            "2",
-            "--url",
-            url,
-            "--config",
-            str(cfg),
-            "--schema-sql",
-            str(sql),
-            "--replace",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    made = cli(
+        "generate", "--seed", "2", "--url", url, "--config", small_toml,
+        "--schema-sql", str(sql), "--replace", "--quiet",
+    )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    verified = subprocess.run([*run, "verify", url], capture_output=True, text=True)
+    verified = cli("verify", url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     db = open_database(url)
     names = {t.name for t in tasks(db)}
     assert {"order.note", "user.limit"} <= names
-    sampled = subprocess.run(
-        [*run, "sample", url, "--task", "user.limit", "--n", "1"], capture_output=True, text=True
-    )
+    sampled = cli("sample", url, "--task", "user.limit", "--n", "1")
     assert sampled.returncode == 0, sampled.stderr

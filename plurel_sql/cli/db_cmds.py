@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from plurel_sql.config import load_config
-from plurel_sql.errors import DatabaseError, PlurelError
+from plurel_sql.errors import PlurelError
 
-if TYPE_CHECKING:  # the engines' modules load in the handlers: --help stays instant
-    from plurel_sql.dialects import Dialect
-
+# The engines' modules load inside the handlers, so --help and config stay instant.
 DEFAULT_URL = "duckdb:///plurel.duckdb"
 
 
@@ -49,36 +46,20 @@ def _generate(args: argparse.Namespace) -> int:
         raise PlurelError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.chunk_rows < 1:
         raise PlurelError(f"--chunk-rows must be positive, got {args.chunk_rows}")
-    from plurel_sql.dialects import get_dialect, parse_url
-
-    dialect = get_dialect(parse_url(args.url, pg_schema=args.pg_schema))
     config = load_config(args.config)
-    from plurel_sql.generate.stream import DatabaseGenerator  # heavy imports after checks
+    from plurel_sql.materialize.job import generate_database  # heavy imports after checks
     from plurel_sql.materialize.progress import make_progress
-    from plurel_sql.materialize.writer import write_database
-    from plurel_sql.schema.from_sql import schema_from_sql
 
-    schema = schema_from_sql(args.schema_sql, config, args.seed) if args.schema_sql else None
-    source = DatabaseGenerator(config, args.seed, chunk_rows=args.chunk_rows, schema=schema)
-    progress = make_progress(args.quiet)
-    try:
-        result = write_database(
-            source,
-            dialect,
-            seed=args.seed,
-            config=config.to_dict(),
-            replace=args.replace,
-            progress=progress,
-        )
-    except PlurelError:
-        progress.close()
-        raise
-    except Exception as exc:  # driver errors mid-load: one line, password removed
-        progress.close()
-        error = _driver_error(dialect, exc)
-        if error is None:
-            raise
-        raise error from None
+    dialect, result = generate_database(
+        args.url,
+        config,
+        args.seed,
+        chunk_rows=args.chunk_rows,
+        replace=args.replace,
+        schema_sql=args.schema_sql,
+        pg_schema=args.pg_schema,
+        progress=make_progress(args.quiet),
+    )
     if not args.quiet:
         where = dialect.url.masked + (
             f" (schema {dialect.schema})" if dialect.schema not in (None, "public") else ""
@@ -90,14 +71,6 @@ def _generate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
-
-
-def _driver_error(dialect: Dialect, exc: Exception) -> DatabaseError | None:
-    """A one-line error for a database driver's exception; None for anything else."""
-    module = type(exc).__module__.split(".")[0]
-    if module in ("duckdb", "_duckdb", "psycopg", "sqlite3"):
-        return dialect.error("database error", exc)
-    return None
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -127,6 +100,7 @@ def _describe(args: argparse.Namespace) -> int:
 def _guard(url: str, fn):
     """Run ``fn``; unexpected driver errors become one-line DatabaseErrors."""
     from plurel_sql.dialects import get_dialect
+    from plurel_sql.materialize.job import driver_error
 
     dialect = get_dialect(url)
     try:
@@ -134,7 +108,7 @@ def _guard(url: str, fn):
     except PlurelError:
         raise
     except Exception as exc:
-        error = _driver_error(dialect, exc)
+        error = driver_error(dialect, exc)
         if error is None:
             raise
         raise error from None
