@@ -16,13 +16,13 @@ group at once, which is ~10x cheaper than drawing matrix by matrix.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from scipy import special
 
 from plurel_sql.config import SCMParams
-from plurel_sql.generate.activations import Activation, make_activation
+from plurel_sql.generate import _kernels
+from plurel_sql.generate.activations import NO_PARAMS, Activation, make_activation
 from plurel_sql.generate.pool import RandomPool
 
 _TRUNC_LO = float(special.ndtr(-2.0))
@@ -57,102 +57,180 @@ def _initialize(
         # N(0, 1) restricted to [-2, 2]: inverse CDF of a uniform on [Phi(-2), Phi(2)]
         return special.ndtri(np.float32(_TRUNC_LO) + np.float32(1 - 2 * _TRUNC_LO) * uniform)
     if name == "sparse":
-        # N(0, 0.01) with half of the entries of every output column zeroed
-        rank = uniform.argsort(axis=1).argsort(axis=1)
-        return np.where(rank < int(np.ceil(0.5 * fan_in)), 0, normal * np.float32(0.01))
+        # N(0, 0.01) with half of the entries of every output column zeroed: the rows
+        # holding the ceil(fan_in / 2) smallest uniforms of each column
+        weights = normal * np.float32(0.01)
+        zeroed = uniform.argsort(axis=1)[:, : int(np.ceil(0.5 * fan_in)), :]
+        np.put_along_axis(weights, zeroed, 0, axis=1)
+        return weights
     raise ValueError(f"unknown initializer {name}")
+
+
+def draw_bank(
+    params: SCMParams,
+    shapes: list[tuple[int, int]],
+    pool: RandomPool,
+    masked: bool,
+    factors: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one matrix per shape, multiplied by ``factors[i]`` (default 1), into one
+    flat float32 array (the bank); returns (bank, offset of each matrix, row-major).
+
+    Each matrix has its own initializer and (if ``masked``) its own Bernoulli mask
+    density, rescaled by 1/density. Matrices of one shape and initializer are drawn
+    together, in groups of at most ``_GROUP``, and stored next to each other, so a
+    group is written with one vectorized pass.
+    """
+    count = len(shapes)
+    names = params.initializers
+    which = np.minimum((pool.uniform(count) * len(names)).astype(int), len(names) - 1)
+    lo, hi = params.weight_density
+    density = np.maximum(lo + (hi - lo) * pool.uniform(count), np.float32(1e-6))
+    if factors is None:
+        factors = np.ones(count, dtype=np.float32)
+    groups: dict[tuple[tuple[int, int], int], list[int]] = {}
+    for i, shape in enumerate(shapes):
+        groups.setdefault((shape, int(which[i])), []).append(i)
+    bank = np.empty(sum(a * b for a, b in shapes), dtype=np.float32)
+    offsets = np.empty(count, dtype=np.int64)
+    at = 0
+    for (shape, code), ids in sorted(groups.items()):
+        name = names[code]
+        use_normal, use_uniform = _NEEDS[name]
+        size_one = shape[0] * shape[1]
+        for start in range(0, len(ids), _GROUP):
+            members = np.array(ids[start : start + _GROUP])
+            size = (len(members), *shape)
+            normal = pool.normal(size) if use_normal else None
+            uniform = pool.uniform(size) if use_uniform else None
+            weights = _initialize(name, size, normal, uniform).astype(np.float32, copy=False)
+            scale = factors[members].astype(np.float32)
+            out = bank[at : at + len(members) * size_one].reshape(size)
+            if masked:  # keep with probability d, rescaled by 1/d
+                d = density[members]
+                keep = pool.uniform(size) < d[:, None, None]
+                np.multiply(keep, (scale / d)[:, None, None], out=out)
+                out *= weights
+            else:
+                np.multiply(weights, scale[:, None, None], out=out)
+            offsets[members] = at + size_one * np.arange(len(members))
+            at += len(members) * size_one
+    return bank, offsets
 
 
 def sample_matrices(
     params: SCMParams, shapes: list[tuple[int, int]], pool: RandomPool, masked: bool
 ) -> list[np.ndarray]:
     """One float32 matrix per shape, each with its own initializer and (if
-    ``masked``) its own Bernoulli mask density. Matrices of one shape and
-    initializer are drawn together, in groups of at most ``_GROUP``."""
-    count = len(shapes)
-    names = params.initializers
-    which = np.minimum((pool.uniform(count) * len(names)).astype(int), len(names) - 1)
-    lo, hi = params.weight_density
-    density = np.maximum(lo + (hi - lo) * pool.uniform(count), np.float32(1e-6))
-    groups: dict[tuple[tuple[int, int], int], list[int]] = {}
-    for i, shape in enumerate(shapes):
-        groups.setdefault((shape, int(which[i])), []).append(i)
-    out: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * count
-    for (shape, code), ids in sorted(groups.items()):
-        name = names[code]
-        use_normal, use_uniform = _NEEDS[name]
-        for start in range(0, len(ids), _GROUP):
-            members = np.array(ids[start : start + _GROUP])
-            size = (len(members), *shape)
-            normal = pool.normal(size) if use_normal else None
-            uniform = pool.uniform(size) if use_uniform else None
-            weights = _initialize(name, size, normal, uniform).astype(np.float32)
-            if masked:
-                d = density[members][:, None, None]
-                weights = weights * ((pool.uniform(size) < d) / d)
-            for row, i in enumerate(members.tolist()):
-                out[i] = weights[row]
-    return out
+    ``masked``) its own Bernoulli mask density (see :func:`draw_bank`)."""
+    bank, offsets = draw_bank(params, shapes, pool, masked)
+    return [
+        bank[o : o + a * b].reshape(a, b)
+        for o, (a, b) in zip(offsets.tolist(), shapes, strict=True)
+    ]
 
 
 @dataclass
 class MLP:
-    weights: list[np.ndarray]
+    """A frozen random MLP; runs in the compiled kernels (``_kernels.c``).
+
+    ``packed`` is what the kernels read: a weight bank shared with the other MLPs
+    sampled together, meta = [layers, dims, activation codes, parameter offsets,
+    matrix offsets], and the activations' parameters. The matrices are stored as
+    the kernels use them: every hidden layer's scale ``exp(U)`` is folded into the
+    next matrix (``(s * a) @ W == a @ (s * W)``), an output scale (an edge weight)
+    into the last one.
+    """
+
     activations: list[Activation]
-    scales: list[float]
     clamp: float
+    packed: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The (folded) matrices, as views of the bank."""
+        bank, meta, _ = self.packed
+        layers = int(meta[0])
+        dims = meta[1 : layers + 2].tolist()
+        starts = meta[3 * layers :].tolist()
+        return [
+            bank[o : o + dims[j] * dims[j + 1]].reshape(dims[j], dims[j + 1])
+            for j, o in enumerate(starts)
+        ]
+
+    @property
+    def out_dim(self) -> int:
+        meta = self.packed[1]
+        return int(meta[int(meta[0]) + 1])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Apply to rows of ``x`` (n, in_dim) -> (n, out_dim), float32.
-
-        Layer scales are folded into the next layer's weights at construction
-        (``(s * a) @ W == a @ (s * W)``), saving one pass over the activations.
-        """
-        c = np.float32(self.clamp)
-        for w, act in zip(self._folded[:-1], self.activations, strict=True):
-            x = act(_dense(x, w, c))
-        return _dense(x, self._folded[-1], c)
-
-    @cached_property
-    def _folded(self) -> list[np.ndarray]:
-        folded = [self.weights[0]]
-        for w, scale in zip(self.weights[1:], self.scales, strict=True):
-            folded.append((w * np.float32(scale)).astype(np.float32))
-        return folded
+        """Apply to rows of ``x`` (n, in_dim) -> (n, out_dim), float32."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.empty((x.shape[0], self.out_dim), dtype=np.float32)
+        _kernels.mlp_forward(x, out, *self.packed, self.clamp)
+        return out
 
 
-def sample_mlps(params: SCMParams, dims: list[tuple[int, int]], pool: RandomPool) -> list[MLP]:
-    """One MLP per (in_dim, out_dim), all sampled together."""
+def sample_mlps(
+    params: SCMParams,
+    dims: list[tuple[int, int]],
+    pool: RandomPool,
+    output_scales: np.ndarray | None = None,
+) -> list[MLP]:
+    """One MLP per (in_dim, out_dim), all sampled together into one weight bank;
+    MLP i's last matrix is multiplied by ``output_scales[i]`` (default 1)."""
     lo, hi = params.mlp_layers
     layers = lo + np.minimum((pool.uniform(len(dims)) * (hi - lo + 1)).astype(int), hi - lo)
-    hidden = params.embedding_dim
-    shapes: list[tuple[int, int]] = []
-    for (in_dim, out_dim), count in zip(dims, layers.tolist(), strict=True):
-        sizes = [in_dim] + [hidden] * (count - 1) + [out_dim]
-        shapes += [(sizes[j], sizes[j + 1]) for j in range(count)]
-    matrices = sample_matrices(params, shapes, pool, masked=True)
     hidden_layers = int((layers - 1).sum())
     names = params.activations
     act_codes = np.minimum((pool.uniform(hidden_layers) * len(names)).astype(int), len(names) - 1)
     s_lo, s_hi = params.activation_log_scale
-    scales = np.exp(s_lo + (s_hi - s_lo) * pool.uniform(hidden_layers)).tolist()
+    scales = np.exp(s_lo + (s_hi - s_lo) * pool.uniform(hidden_layers)).astype(np.float32)
+    if output_scales is None:
+        output_scales = np.ones(len(dims), dtype=np.float32)
+    hidden = params.embedding_dim
+    shapes: list[tuple[int, int]] = []
+    factors: list[float] = []
+    scale_list = scales.tolist()
+    h = 0
+    for (in_dim, out_dim), count, out_scale in zip(
+        dims, layers.tolist(), np.asarray(output_scales, np.float32).tolist(), strict=True
+    ):
+        sizes = [in_dim] + [hidden] * (count - 1) + [out_dim]
+        shapes += [(sizes[j], sizes[j + 1]) for j in range(count)]
+        mlp_factors = [1.0, *scale_list[h : h + count - 1]]  # the scale of the layer before
+        mlp_factors[-1] *= out_scale
+        factors += mlp_factors
+        h += count - 1
+    bank, offsets = draw_bank(params, shapes, pool, True, np.array(factors, dtype=np.float32))
+    offset_list = offsets.tolist()
     mlps, m, h = [], 0, 0
-    for count in layers.tolist():
+    for count, (in_dim, _) in zip(layers.tolist(), dims, strict=True):
         acts = [make_activation(names[code], pool) for code in act_codes[h : h + count - 1]]
-        mlps.append(
-            MLP(
-                matrices[m : m + count], acts, scales[h : h + count - 1], params.preactivation_clamp
-            )
+        param_offsets, act_params, at = [], [], 0
+        for act in acts:
+            if act.params is NO_PARAMS:
+                param_offsets.append(0)
+            else:
+                param_offsets.append(at)
+                act_params.append(act.params)
+                at += len(act.params)
+        meta = np.array(
+            [
+                count,
+                in_dim,
+                *(b for _, b in shapes[m : m + count]),
+                *(a.code for a in acts),
+                *param_offsets,
+                *offset_list[m : m + count],
+            ],
+            dtype=np.int32,
         )
+        packed_params = np.concatenate(act_params) if act_params else NO_PARAMS
+        mlps.append(MLP(acts, params.preactivation_clamp, (bank, meta, packed_params)))
         m += count
         h += count - 1
     return mlps
-
-
-def _dense(x: np.ndarray, w: np.ndarray, c: np.float32) -> np.ndarray:
-    # an outer product is cheaper than a (n, 1) @ (1, k) matmul
-    h = x * w[0] if x.shape[1] == 1 else x @ w
-    return np.clip(h, -c, c, out=h)
 
 
 @dataclass
@@ -180,11 +258,16 @@ Encoder = NumericEncoder | CategoricalEncoder
 
 
 def sample_encoders(
-    params: SCMParams, categories: list[int | None], pool: RandomPool
+    params: SCMParams,
+    categories: list[int | None],
+    pool: RandomPool,
+    output_scales: np.ndarray | None = None,
 ) -> list[Encoder]:
-    """One encoder per entry: numerical for None, else categorical with k categories."""
+    """One encoder per entry: numerical for None, else categorical with k categories;
+    encoder i's output is multiplied by ``output_scales[i]`` (before its last clamp)."""
     d = params.embedding_dim
-    mlps = sample_mlps(params, [(1, d) if k is None else (d, d) for k in categories], pool)
+    dims = [(1, d) if k is None else (d, d) for k in categories]
+    mlps = sample_mlps(params, dims, pool, output_scales)
     cat = [i for i, k in enumerate(categories) if k is not None]
     tables = sample_matrices(params, [(categories[i], d) for i in cat], pool, masked=False)
     encoders: list[Encoder] = [NumericEncoder(mlp) for mlp in mlps]

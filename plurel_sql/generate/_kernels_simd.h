@@ -1,0 +1,474 @@
+/*
+ * The SCM kernels, written once on 8-lane vectors (GCC vector extensions) and
+ * compiled twice (see _kernels_avx2.c, _kernels_base.c); the including file
+ * defines KERNEL_TABLE and KERNEL_NAME. Everything here is static except that table.
+ *
+ * Elementwise loops pad their last partial vector, so every element goes through
+ * the same instructions whatever its position. Only IEEE add/sub/mul/div/sqrt,
+ * min/max, conversions and comparisons are used (the transcendental functions are
+ * polynomials below, no libm) and contraction into FMA is off, so both builds give
+ * bit-identical results.
+ */
+#include <string.h>
+
+#include "_kernels.h"
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+#define LANES 8
+
+typedef float vf __attribute__((vector_size(32)));
+typedef int32_t vi __attribute__((vector_size(32)));
+typedef double vd __attribute__((vector_size(64)));
+
+#define SELU_ALPHA 1.6732632423543772f
+#define SELU_SCALE 1.0507009873554805f
+#define RRELU_SLOPE 0.22916666666666666f /* torch's rrelu in evaluation: (1/8 + 1/3) / 2 */
+
+/* ------------------------------------------------------------------ math */
+
+INLINE vf load(const float *p)
+{
+    vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+INLINE void store(float *p, vf v) { memcpy(p, &v, sizeof v); }
+INLINE vf splat(float x) { return (vf){x, x, x, x, x, x, x, x}; }
+/* lanes of ``mask`` are all ones (take a) or all zeros (take b) */
+INLINE vf select_(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
+#if defined(__AVX2__)
+/* MAXPS/MINPS return the first operand exactly when a > b (resp. a < b) */
+INLINE vf max_(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
+INLINE vf min_(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
+#elif defined(__SSE2__)
+INLINE vf max_(vf a, vf b)
+{
+    __m128 x[2], y[2];
+    memcpy(x, &a, sizeof a);
+    memcpy(y, &b, sizeof b);
+    x[0] = _mm_max_ps(x[0], y[0]);
+    x[1] = _mm_max_ps(x[1], y[1]);
+    memcpy(&a, x, sizeof a);
+    return a;
+}
+INLINE vf min_(vf a, vf b)
+{
+    __m128 x[2], y[2];
+    memcpy(x, &a, sizeof a);
+    memcpy(y, &b, sizeof b);
+    x[0] = _mm_min_ps(x[0], y[0]);
+    x[1] = _mm_min_ps(x[1], y[1]);
+    memcpy(&a, x, sizeof a);
+    return a;
+}
+#else
+INLINE vf max_(vf a, vf b) { return select_(a > b, a, b); }
+INLINE vf min_(vf a, vf b) { return select_(a < b, a, b); }
+#endif
+INLINE vf abs_(vf x) { return (vf)((vi)x & INT32_MAX); }
+INLINE vf clamp_(vf x, float lo, float hi) { return min_(max_(x, splat(lo)), splat(hi)); }
+INLINE vf copysign_(vf magnitude, vf sign) { return (vf)((vi)abs_(magnitude) | ((vi)sign & INT32_MIN)); }
+INLINE vi to_int(vf x) { return __builtin_convertvector(x, vi); } /* truncates */
+INLINE vf to_float(vi x) { return __builtin_convertvector(x, vf); }
+
+/* lane by lane; compiles to one vector square root (correctly rounded, so exact) */
+INLINE vf sqrt_(vf x)
+{
+    vf r;
+    for (int l = 0; l < LANES; l++) r[l] = __builtin_sqrtf(x[l]);
+    return r;
+}
+
+/* sign(x): 1, -1 or 0 */
+INLINE vf sign_(vf x) { return select_(x != 0.0f, copysign_(splat(1.0f), x), splat(0.0f)); }
+
+/* e^x, |relative error| ~1e-7; x is clamped to [-87, 88] (Cephes-style: x = n ln2 + r,
+ * a degree-6 polynomial for e^r, 2^n built in the exponent bits). */
+INLINE vf exp_(vf x)
+{
+    x = clamp_(x, -87.0f, 88.0f);
+    vf fx = x * 1.44269504088896341f + 0.5f;
+    vi n = to_int(fx);
+    n += to_float(n) > fx; /* floor: a true comparison is -1 */
+    vf nf = to_float(n);
+    x = x - nf * 0.693359375f;
+    x = x - nf * -2.12194440e-4f;
+    vf z = x * x;
+    vf y = splat(1.9875691500e-4f);
+    y = y * x + 1.3981999507e-3f;
+    y = y * x + 8.3334519073e-3f;
+    y = y * x + 4.1665795894e-2f;
+    y = y * x + 1.6666665459e-1f;
+    y = y * x + 5.0000001201e-1f;
+    y = y * z + x + 1.0f;
+    return y * (vf)((n + 127) << 23);
+}
+
+/* natural log for x >= 1 (every caller's argument is 1 + something >= 0) */
+INLINE vf log_ge1_(vf x)
+{
+    vi i = (vi)x;
+    vi e = ((i >> 23) & 0xff) - 126;
+    vf m = (vf)((i & 0x807fffff) | 0x3f000000); /* x = m 2^e, m in [0.5, 1) */
+    vi small = m < 0.707106781186547524f;
+    e += small;
+    m = select_(small, m, splat(0.0f)) + m - 1.0f;
+    vf z = m * m;
+    vf y = splat(7.0376836292e-2f);
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    vf fe = to_float(e);
+    y += -2.12194440e-4f * fe;
+    y += -0.5f * z;
+    return m + y + 0.693359375f * fe;
+}
+
+/* tanh: an odd polynomial near 0, (1 - e^-2|x|) / (1 + e^-2|x|) elsewhere */
+INLINE vf tanh_(vf x)
+{
+    vf a = abs_(x);
+    vf z = x * x;
+    vf p = splat(-5.70498872745e-3f);
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    vf near = p * z * x + x;
+    vf e = exp_(-2.0f * a);
+    vf far = copysign_((1.0f - e) / (1.0f + e), x);
+    return select_(a < 0.625f, near, far);
+}
+
+/* sin(x + quarter * pi/2). The reduction x - n pi/2 runs in double, which keeps it
+ * accurate for every |x| the clamps allow (|x| <= 3e9 after clamping). */
+INLINE vf sin_quarter_(vf x, int32_t quarter)
+{
+    vd xd = __builtin_convertvector(clamp_(x, -3.0e9f, 3.0e9f), vd);
+    /* round to nearest by adding and removing 1.5 * 2^52: exact and branch-free */
+    vd nd = (xd * 0.63661977236758134308 + 6755399441055744.0) - 6755399441055744.0;
+    vi n = __builtin_convertvector(nd, vi);
+    vf r = __builtin_convertvector(xd - nd * 1.57079632679489661923, vf);
+    vf z = r * r;
+    vf s = splat(-1.9515295891e-4f);
+    s = s * z + 8.3321608736e-3f;
+    s = s * z - 1.6666654611e-1f;
+    s = s * z * r + r;
+    vf c = splat(2.443315711809948e-5f);
+    c = c * z - 1.388731625493765e-3f;
+    c = c * z + 4.166664568298827e-2f;
+    c = c * z * z - 0.5f * z + 1.0f;
+    vi k = n + quarter;
+    vf v = select_(-(k & 1), c, s);
+    return (vf)((vi)v ^ ((k & 2) << 30));
+}
+
+/* log(1 + e^x), stable for any x */
+INLINE vf softplus_(vf x) { return max_(x, splat(0.0f)) + log_ge1_(1.0f + exp_(-abs_(x))); }
+
+/* erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7) */
+INLINE vf erf_(vf x)
+{
+    vf a = abs_(x);
+    vf t = 1.0f / (1.0f + 0.3275911f * a);
+    vf p = splat(1.061405429f);
+    p = p * t - 1.453152027f;
+    p = p * t + 1.421413741f;
+    p = p * t - 0.284496736f;
+    p = p * t + 0.254829592f;
+    p = p * t;
+    return sign_(x) * (1.0f - p * exp_(-a * a));
+}
+
+/* x tanh(softplus(x)) = x n / (n + 2) with n = e^x (e^x + 2); for x > 20 the
+ * ratio is 1 in float32, so e^x is taken at min(x, 20) */
+INLINE vf mish_(vf x)
+{
+    vf e = exp_(min_(x, splat(20.0f)));
+    vf n = e * (e + 2.0f);
+    return x * n / (n + 2.0f);
+}
+
+INLINE vf sigmoid_(vf x) { return 0.5f * (1.0f + tanh_(0.5f * x)); }
+INLINE vf expm1_neg_(vf x) { return exp_(min_(x, splat(0.0f))) - 1.0f; }
+
+/* random_sines: params = [count, (amplitude, frequency, phase) x count] */
+INLINE vf sines_(vf x, const float *params)
+{
+    int count = (int)params[0];
+    vf out = splat(0.0f);
+    for (int s = 0; s < count; s++) {
+        const float *p = params + 1 + 3 * s;
+        out += p[0] * sin_quarter_(p[1] * x + p[2], 0);
+    }
+    return out;
+}
+
+/* Apply ``expr`` (of the vector v) to x[0..n) in place, padding the last vector. */
+#define MAP(expr)                                                                          \
+    do {                                                                                   \
+        Py_ssize_t i = 0;                                                                  \
+        for (; i + LANES <= n; i += LANES) {                                               \
+            vf v = load(x + i);                                                            \
+            store(x + i, (expr));                                                          \
+        }                                                                                  \
+        if (i < n) {                                                                       \
+            float pad[LANES] = {0};                                                        \
+            memcpy(pad, x + i, sizeof(float) * (n - i));                                   \
+            vf v = load(pad);                                                              \
+            store(pad, (expr));                                                            \
+            memcpy(x + i, pad, sizeof(float) * (n - i));                                   \
+        }                                                                                  \
+    } while (0)
+
+/* Apply activation ``code`` to x[0..n) in place. */
+static void activate(int code, float *restrict x, Py_ssize_t n, const float *params)
+{
+    const vf zero = splat(0.0f);
+    switch (code) {
+    case 0: MAP(max_(v, zero)); break;
+    case 1: /* elu */
+    case 14: MAP(max_(v, zero) + expm1_neg_(v)); break; /* celu, alpha = 1 */
+    case 2: MAP(SELU_SCALE * (max_(v, zero) + SELU_ALPHA * expm1_neg_(v))); break;
+    case 3: MAP(v * sigmoid_(v)); break;
+    case 4: MAP(v / (1.0f + abs_(v))); break;
+    case 5: MAP(tanh_(v)); break;
+    case 6: MAP(sigmoid_(v)); break;
+    case 7: MAP(v * clamp_(v + 3.0f, 0.0f, 6.0f) / 6.0f); break;
+    case 8: MAP(mish_(v)); break;
+    case 9: MAP(max_(v, 0.01f * v)); break;
+    case 10: MAP(0.5f * v * (1.0f + erf_(v * 0.70710678118654752f))); break;
+    case 11: MAP(softplus_(v)); break;
+    case 12: MAP(clamp_(v / 6.0f + 0.5f, 0.0f, 1.0f)); break;
+    case 13:
+    case 25: MAP(clamp_(v, -1.0f, 1.0f)); break; /* hardtanh, clamp */
+    case 15: MAP(v - tanh_(v)); break;
+    case 16: MAP(max_(v, RRELU_SLOPE * v)); break;
+    case 17: MAP(-softplus_(-v)); break;
+    case 18: MAP(sign_(v) * max_(abs_(v) - 0.5f, zero)); break;
+    case 19: MAP(select_(abs_(v) > 0.5f, v, zero)); break;
+    case 20: break; /* identity */
+    case 21: MAP(abs_(v)); break;
+    case 22: MAP(sin_quarter_(v, 0)); break;
+    case 23: MAP(sin_quarter_(v, 1)); break;
+    case 24: MAP(sign_(v)); break;
+    case 26: MAP(sign_(v) * log_ge1_(1.0f + abs_(v))); break;
+    case 27: MAP((sqrt_(v * v + 1.0f) - 1.0f) / 2.0f + v); break;
+    case RANDOM_SINES: MAP(sines_(v, params)); break;
+    }
+}
+
+/* out (rows x dout) = clamp(in (rows x din) @ w). Every output is the sum over
+ * k = 0..din-1 in that order, whichever path computes it. */
+static void dense(const float *restrict in, int rows, int din, const float *restrict w,
+                      int dout, float clamp, float *restrict out)
+{
+    if (dout == 32) { /* the embedding width: rows in pairs, 8 vector accumulators */
+        int r = 0;
+        for (; r + 2 <= rows; r += 2) {
+            vf a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            const float *row = in + (Py_ssize_t)r * din;
+            for (int k = 0; k < din; k++) {
+                const float *wk = w + (Py_ssize_t)k * 32;
+                vf w0 = load(wk), w1 = load(wk + 8), w2 = load(wk + 16), w3 = load(wk + 24);
+                vf u = splat(row[k]), v = splat(row[din + k]);
+                a0 += u * w0;
+                a1 += u * w1;
+                a2 += u * w2;
+                a3 += u * w3;
+                b0 += v * w0;
+                b1 += v * w1;
+                b2 += v * w2;
+                b3 += v * w3;
+            }
+            float *o = out + (Py_ssize_t)r * 32;
+            store(o, clamp_(a0, -clamp, clamp));
+            store(o + 8, clamp_(a1, -clamp, clamp));
+            store(o + 16, clamp_(a2, -clamp, clamp));
+            store(o + 24, clamp_(a3, -clamp, clamp));
+            store(o + 32, clamp_(b0, -clamp, clamp));
+            store(o + 40, clamp_(b1, -clamp, clamp));
+            store(o + 48, clamp_(b2, -clamp, clamp));
+            store(o + 56, clamp_(b3, -clamp, clamp));
+        }
+        for (; r < rows; r++) {
+            vf a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+            const float *row = in + (Py_ssize_t)r * din;
+            for (int k = 0; k < din; k++) {
+                vf u = splat(row[k]);
+                const float *wk = w + (Py_ssize_t)k * 32;
+                a0 += u * load(wk);
+                a1 += u * load(wk + 8);
+                a2 += u * load(wk + 16);
+                a3 += u * load(wk + 24);
+            }
+            float *o = out + (Py_ssize_t)r * 32;
+            store(o, clamp_(a0, -clamp, clamp));
+            store(o + 8, clamp_(a1, -clamp, clamp));
+            store(o + 16, clamp_(a2, -clamp, clamp));
+            store(o + 24, clamp_(a3, -clamp, clamp));
+        }
+        return;
+    }
+    for (int r = 0; r < rows; r++) {
+        const float *row = in + (Py_ssize_t)r * din;
+        for (int j = 0; j < dout; j++) {
+            float acc = 0.0f;
+            for (int k = 0; k < din; k++) acc += row[k] * w[(Py_ssize_t)k * dout + j];
+            acc = acc > clamp ? clamp : acc;
+            out[(Py_ssize_t)r * dout + j] = acc < -clamp ? -clamp : acc;
+        }
+    }
+}
+
+/* Run ``rows`` (<= TILE) rows through the MLP; returns the buffer holding the output
+ * (one of a, b, each TILE x max_dim floats). */
+static float *mlp_tile(const MLPView *m, const float *in, int rows, float *a, float *b)
+{
+    const float *cur = in;
+    float *dst = a;
+    for (int l = 0; l < m->layers; l++) {
+        int din = m->dims[l], dout = m->dims[l + 1];
+        dense(cur, rows, din, m->weights + m->matrices[l], dout, m->clamp, dst);
+        if (l < m->layers - 1)
+            activate(m->acts[l], dst, (Py_ssize_t)rows * dout, m->params + m->offsets[l]);
+        cur = dst;
+        dst = dst == a ? b : a;
+    }
+    return (float *)cur;
+}
+
+
+/* One vector of fold: (acc, aux) <- combine((acc, aux), clip(t)). */
+INLINE void fold_vector(int mode, int first, float bound, vf t, float *acc, float *aux)
+{
+    t = clamp_(t, -bound, bound);
+    if (first) {
+        store(acc, t);
+        if (mode == AGG_LOGSUMEXP) store(aux, splat(1.0f));
+        return;
+    }
+    vf a = load(acc);
+    switch (mode) {
+    case AGG_SUM: store(acc, a + t); break;
+    case AGG_MAX: store(acc, max_(a, t)); break;
+    case AGG_PRODUCT: store(acc, a * t); break;
+    default: {
+        vf top = max_(a, t);
+        store(aux, load(aux) * exp_(a - top) + exp_(t - top));
+        store(acc, top);
+    }
+    }
+}
+
+/* Fold n terms (clipped to +-bound) into the running aggregate; ``first`` starts it.
+ * logsumexp keeps (running max in acc, sum of exp(term - max) in aux). */
+static void fold(int mode, int first, float bound, const float *restrict term,
+                     float *restrict acc, float *restrict aux, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        fold_vector(mode, first, bound, load(term + i), acc + i, aux + i);
+    if (i < n) {
+        float t[LANES] = {0}, a[LANES] = {0}, x[LANES] = {0};
+        Py_ssize_t rest = n - i;
+        memcpy(t, term + i, sizeof(float) * rest);
+        memcpy(a, acc + i, sizeof(float) * rest);
+        if (mode == AGG_LOGSUMEXP) memcpy(x, aux + i, sizeof(float) * rest);
+        fold_vector(mode, first, bound, load(t), a, x);
+        memcpy(acc + i, a, sizeof(float) * rest);
+        if (mode == AGG_LOGSUMEXP) memcpy(aux + i, x, sizeof(float) * rest);
+    }
+}
+
+/* Fold rows ``index`` of a (k x width) table into the aggregate (rows x width). */
+static void gather(int mode, int first, float bound, const float *restrict table,
+                       Py_ssize_t width, const int64_t *restrict index, Py_ssize_t rows,
+                       float *restrict acc, float *restrict aux)
+{
+    if (width % LANES) { /* any width: row by row through the padded path */
+        for (Py_ssize_t r = 0; r < rows; r++)
+            fold(mode, first, bound, table + index[r] * width, acc + r * width, aux + r * width,
+                 width);
+        return;
+    }
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        const float *t = table + index[r] * width;
+        for (Py_ssize_t j = 0; j < width; j += LANES)
+            fold_vector(mode, first, bound, load(t + j), acc + r * width + j, aux + r * width + j);
+    }
+}
+
+/* fold_result(mode, acc, aux): turn the running aggregate into its value, in acc
+ * (logsumexp: max + log(sum); product: NaN -> 0, +-inf -> +-3e38). */
+static void finish(int mode, float *restrict acc, const float *restrict aux, Py_ssize_t n)
+{
+    if (mode != AGG_LOGSUMEXP && mode != AGG_PRODUCT) return;
+    for (Py_ssize_t i = 0; i < n; i += LANES) {
+        Py_ssize_t m = n - i < LANES ? n - i : LANES;
+        float a[LANES] = {0}, sums[LANES] = {1, 1, 1, 1, 1, 1, 1, 1};
+        memcpy(a, acc + i, sizeof(float) * m);
+        vf v = load(a);
+        if (mode == AGG_LOGSUMEXP) {
+            memcpy(sums, aux + i, sizeof(float) * m);
+            v += log_ge1_(load(sums));
+        } else {
+            v = select_(v != v, splat(0.0f), clamp_(v, -3e38f, 3e38f));
+        }
+        store(a, v);
+        memcpy(acc + i, a, sizeof(float) * m);
+    }
+}
+
+/* beta_noise(u, icdf): u (uniforms in [0, 1)) -> inverse-CDF table values, in place,
+ * by linear interpolation between the table's evenly spaced quantiles. */
+static void interpolate(float *restrict u, Py_ssize_t n, const float *restrict icdf, int q)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float s = u[i] * (float)q;
+        int32_t knot = (int32_t)s;
+        knot = knot < q - 1 ? knot : q - 1;
+        float frac = s - (float)knot;
+        float lo = icdf[knot];
+        u[i] = lo + (icdf[knot + 1] - lo) * frac;
+    }
+}
+
+/* ----------------------------------------------------------- drivers */
+
+static void mlp_forward(const MLPView *m, const float *x, Py_ssize_t rows, float *out,
+                        float *scratch)
+{
+    int din = m->dims[0], dout = m->dims[m->layers];
+    for (Py_ssize_t r = 0; r < rows; r += TILE) {
+        int n = rows - r < TILE ? (int)(rows - r) : TILE;
+        float *res = mlp_tile(m, x + r * din, n, scratch, scratch + TILE * m->max_dim);
+        memcpy(out + r * dout, res, sizeof(float) * n * dout);
+    }
+}
+
+static void encode_fold(const MLPView *m, const float *x, Py_ssize_t rows, float bound, int mode,
+                        int first, float *acc, float *aux, float *scratch)
+{
+    int din = m->dims[0], dout = m->dims[m->layers];
+    for (Py_ssize_t r = 0; r < rows; r += TILE) {
+        int n = rows - r < TILE ? (int)(rows - r) : TILE;
+        float *res = mlp_tile(m, x + r * din, n, scratch, scratch + TILE * m->max_dim);
+        fold(mode, first, bound, res, acc + r * dout, aux + r * dout, (Py_ssize_t)n * dout);
+    }
+}
+
+const KernelTable KERNEL_TABLE = {
+    KERNEL_NAME, activate, mlp_forward, encode_fold, fold, gather, finish, interpolate,
+};

@@ -1,0 +1,29 @@
+"""Build of the compiled SCM kernels; all other metadata lives in pyproject.toml.
+
+``-ffp-contract=off`` keeps multiplications and additions separate (no fused
+multiply-add), so every build of the kernels (AVX2 and baseline, see
+plurel_sql/generate/_kernels.c) computes bit-identical values.
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "plurel_sql.generate._kernels",
+            [
+                "plurel_sql/generate/_kernels.c",
+                "plurel_sql/generate/_kernels_base.c",
+                "plurel_sql/generate/_kernels_avx2.c",
+            ],
+            depends=["plurel_sql/generate/_kernels.h", "plurel_sql/generate/_kernels_simd.h"],
+            extra_compile_args=[
+                "-O3",
+                "-ffp-contract=off",
+                "-fno-math-errno",
+                "-fno-trapping-math",
+                "-Wno-psabi",
+            ],
+        )
+    ]
+)

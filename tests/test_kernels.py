@@ -1,0 +1,162 @@
+"""The compiled SCM kernels (plurel_sql/generate/_kernels*.c): activations against
+numpy/torch, MLPs and aggregation against a float64 numpy reference, and the AVX2
+and baseline builds against each other, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special
+
+from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, SCMParams
+from plurel_sql.generate import _kernels
+from plurel_sql.generate.activations import make_activation
+from plurel_sql.generate.mlp import sample_mlps
+from plurel_sql.generate.pool import RandomPool
+from plurel_sql.generate.scm import Accumulator
+
+# activations without a torch.nn.functional twin (test_scm checks those), in float64
+NUMPY_EQUIVALENT = {
+    "tanh": np.tanh,
+    "sin": np.sin,
+    "cos": np.cos,
+    "abs": np.abs,
+    "sign": np.sign,
+    "identity": lambda x: x,
+    "clamp": lambda x: np.clip(x, -1, 1),
+    "rrelu": lambda x: np.where(x >= 0, x, x * (1 / 8 + 1 / 3) / 2),
+    "signed_log1p": lambda x: np.sign(x) * np.log1p(np.abs(x)),
+    "bent_identity": lambda x: (np.sqrt(x * x + 1) - 1) / 2 + x,
+}
+
+
+def test_kernel_activation_codes_follow_the_config() -> None:
+    assert _kernels.ACTIVATIONS == ACTIVATIONS
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_EQUIVALENT))
+def test_activations_match_numpy(name: str) -> None:
+    x = np.concatenate([np.linspace(-40, 40, 20001), [-1e-30, 0.0, 1e-30]]).astype(np.float32)
+    ours = make_activation(name, RandomPool(np.random.default_rng(0)))(x)
+    expected = NUMPY_EQUIVALENT[name](x.astype(np.float64))
+    np.testing.assert_allclose(ours, expected, atol=2e-6, rtol=1e-5)
+
+
+def test_sin_and_cos_stay_accurate_for_large_arguments() -> None:
+    """The argument reduction runs in double: still accurate at the 1e6 clamp."""
+    x = np.random.default_rng(1).uniform(-1e6, 1e6, 10000).astype(np.float32)
+    for name, reference in (("sin", np.sin), ("cos", np.cos)):
+        ours = make_activation(name, RandomPool(np.random.default_rng(0)))(x)
+        np.testing.assert_allclose(ours, reference(x.astype(np.float64)), atol=2e-6)
+
+
+def test_random_sines_is_the_sum_it_draws() -> None:
+    act = make_activation("random_sines", RandomPool(np.random.default_rng(5)))
+    count = int(act.params[0])
+    assert 3 <= count <= 7
+    amplitude, frequency, phase = act.params[1:].reshape(count, 3).T
+    assert ((frequency >= 0.1) & (frequency <= 10)).all()
+    x = np.linspace(-20, 20, 5001).astype(np.float32)
+    expected = sum(
+        a * np.sin(np.float32(f) * x.astype(np.float64) + p)
+        for a, f, p in zip(amplitude, frequency, phase, strict=True)
+    )
+    np.testing.assert_allclose(act(x), expected, atol=1e-4)
+
+
+def _reference_mlp(mlp, x: np.ndarray) -> np.ndarray:
+    """The MLP in float64 numpy: clamp(x @ W) per layer, the activation between."""
+    h = x.astype(np.float64)
+    for j, w in enumerate(mlp.weights):
+        h = np.clip(h @ w.astype(np.float64), -mlp.clamp, mlp.clamp)
+        if j < len(mlp.activations):
+            h = mlp.activations[j](h.astype(np.float32)).astype(np.float64)
+    return h
+
+
+@pytest.mark.parametrize("dims", [(1, 32), (32, 32), (32, 1), (5, 7), (32, 3)])
+def test_mlp_matches_a_numpy_reference(dims: tuple[int, int]) -> None:
+    params = SCMParams()
+    mlps = sample_mlps(params, [dims] * 40, RandomPool(np.random.default_rng(6)))
+    x = np.random.default_rng(7).normal(0, 2, (77, dims[0])).astype(np.float32)
+    for mlp in mlps:
+        np.testing.assert_allclose(mlp(x), _reference_mlp(mlp, x), rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("mode", AGGREGATIONS)
+def test_encoded_terms_aggregate_like_the_stacked_reference(mode: str) -> None:
+    params = SCMParams()
+    mlps = sample_mlps(params, [(1, 32)] * 6, RandomPool(np.random.default_rng(8)))
+    x = np.random.default_rng(9).normal(0, 1, 101).astype(np.float32)
+    bound = np.float32(3.0)
+    acc = Accumulator(mode)
+    from plurel_sql.generate.mlp import NumericEncoder
+
+    for mlp in mlps:
+        acc.add_encoded(NumericEncoder(mlp), x, bound)
+    terms = np.stack([np.clip(mlp(x[:, None]), -bound, bound) for mlp in mlps]).astype(float)
+    expected = {
+        "sum": terms.sum(0),
+        "max": terms.max(0),
+        "product": terms.prod(0),
+        "logsumexp": special.logsumexp(terms, axis=0),
+    }[mode]
+    np.testing.assert_allclose(acc.result(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_lookup_terms_aggregate_rows_of_the_table() -> None:
+    table = np.random.default_rng(10).normal(0, 5, (9, 32)).astype(np.float32)
+    index = np.random.default_rng(11).integers(0, 9, 50)
+    acc = Accumulator("sum")
+    acc.add_rows(table, index, bound=2.0)
+    np.testing.assert_array_equal(acc.result(), np.clip(table[index], -2, 2))
+    with pytest.raises(IndexError):
+        Accumulator("max").add_rows(table, np.array([9]))
+
+
+def _run_everything(seed: int) -> list[np.ndarray]:
+    """Outputs of every kernel on random inputs: every activation, MLPs of several
+    shapes, every aggregation of encoded and looked-up terms, and Beta noise."""
+    rng = np.random.default_rng(seed)
+    pool = RandomPool(np.random.default_rng(seed + 1))
+    outputs = []
+    x = rng.normal(0, 3, 1003).astype(np.float32)
+    for name in ACTIVATIONS:
+        outputs.append(make_activation(name, pool)(x))
+    mlps = sample_mlps(SCMParams(), [(1, 32), (32, 32), (32, 1), (7, 5)] * 8, pool)
+    for mlp in mlps:
+        in_dim = mlp.weights[0].shape[0]
+        outputs.append(mlp(rng.normal(0, 2, (45, in_dim)).astype(np.float32)))
+    from plurel_sql.generate.mlp import NumericEncoder
+
+    encoders = [NumericEncoder(m) for m in mlps if m.weights[0].shape == (1, 32)]
+    table = rng.normal(0, 2, (6, 32)).astype(np.float32)
+    for mode in AGGREGATIONS:
+        acc = Accumulator(mode)
+        for enc in encoders:
+            acc.add_encoded(enc, x[:37], np.float32(50.0))
+        acc.add_rows(table, rng.integers(0, 6, 37))
+        outputs.append(acc.result())
+    noise = rng.random((37, 32), dtype=np.float32)
+    _kernels.beta_noise(noise, np.sort(rng.random(129, dtype=np.float32)))
+    outputs.append(noise)
+    return outputs
+
+
+def test_avx2_and_baseline_builds_are_bit_identical() -> None:
+    if _kernels.DEFAULT != "avx2":
+        pytest.skip("this machine has no AVX2: only the baseline build runs here")
+    previous = _kernels.use_kernels("baseline")
+    try:
+        baseline = _run_everything(12)
+    finally:
+        _kernels.use_kernels(previous)
+    best = _run_everything(12)
+    assert len(best) == len(baseline)
+    for a, b in zip(best, baseline, strict=True):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_unknown_kernel_build_is_refused() -> None:
+    with pytest.raises(ValueError, match="not available"):
+        _kernels.use_kernels("avx512-dreams")
