@@ -27,6 +27,11 @@ static const char *ACTIVATION_NAMES[NUM_ACTIVATIONS] = {
     "sign",        "clamp",      "signed_log1p", "bent_identity", "random_sines",
 };
 
+/* Codes of fill_bank's initializers (config.INITIALIZERS, checked by a test) */
+static const char *INITIALIZER_NAMES[] = {
+    "kaiming_normal", "kaiming_uniform", "xavier_normal", "xavier_uniform", "trunc_normal", "sparse",
+};
+
 static const KernelTable *K = &kernels_base;
 
 static const KernelTable *available(void)
@@ -330,6 +335,55 @@ fail:
     return NULL;
 }
 
+/* fill_bank(bank, offsets, shapes, inits, densities, factors, seed): draw every matrix
+ * (see fill_matrix in _kernels_simd.h) into the bank, in order, from one generator */
+static PyObject *py_fill_bank(PyObject *self, PyObject *args)
+{
+    PyObject *o[6];
+    unsigned long long seed;
+    Buf b[6] = {0};
+    if (!PyArg_ParseTuple(args, "OOOOOOK", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &seed))
+        return NULL;
+    if (get_buf(o[0], &b[0], "bank", 'f', 1) < 0 || get_buf(o[1], &b[1], "offsets", 'q', 0) < 0 ||
+        get_buf(o[2], &b[2], "shapes", 'i', 0) < 0 || get_buf(o[3], &b[3], "inits", 'i', 0) < 0 ||
+        get_buf(o[4], &b[4], "densities", 'f', 0) < 0 ||
+        get_buf(o[5], &b[5], "factors", 'f', 0) < 0)
+        goto fail;
+    Py_ssize_t count = count_of(&b[1]);
+    if (count_of(&b[2]) != 2 * count || count_of(&b[3]) != count || count_of(&b[4]) != count ||
+        count_of(&b[5]) != count) {
+        PyErr_SetString(PyExc_ValueError, "one offset, shape, init, density, factor per matrix");
+        goto fail;
+    }
+    const int64_t *offsets = b[1].view.buf;
+    const int32_t *shapes = b[2].view.buf, *inits = b[3].view.buf;
+    int32_t max_rows = 1;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        int32_t rows = shapes[2 * i], cols = shapes[2 * i + 1];
+        if (rows < 1 || cols < 1 || inits[i] < 0 || inits[i] > 5 || offsets[i] < 0 ||
+            offsets[i] + (int64_t)rows * cols > count_of(&b[0])) {
+            PyErr_SetString(PyExc_ValueError, "matrix shape, initializer or offset out of range");
+            goto fail;
+        }
+        max_rows = rows > max_rows ? rows : max_rows;
+    }
+    int32_t *scratch = PyMem_Malloc(sizeof(int32_t) * max_rows);
+    if (!scratch) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    K->fill_bank(b[0].view.buf, offsets, shapes, inits, b[4].view.buf, b[5].view.buf, count,
+                 (uint64_t)seed, scratch);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(scratch);
+    release(b, 6);
+    Py_RETURN_NONE;
+fail:
+    release(b, 6);
+    return NULL;
+}
+
 /* use_kernels(name): "avx2" (if the CPU has it) or "baseline"; returns the previous */
 static PyObject *py_use_kernels(PyObject *self, PyObject *args)
 {
@@ -348,6 +402,8 @@ static PyObject *py_use_kernels(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef methods[] = {
+    {"fill_bank", py_fill_bank, METH_VARARGS,
+     "fill_bank(bank, offsets, shapes, inits, densities, factors, seed): draw matrices"},
     {"use_kernels", py_use_kernels, METH_VARARGS,
      "use_kernels(name): switch to the 'avx2' or 'baseline' build; returns the previous"},
     {"activate", py_activate, METH_VARARGS, "activate(code, x, params): x = act(x) in place"},
@@ -386,6 +442,13 @@ PyMODINIT_FUNC PyInit__kernels(void)
     }
     if (PyModule_AddObject(m, "ACTIVATIONS", names) < 0) {
         Py_DECREF(names);
+        goto fail;
+    }
+    PyObject *inits = Py_BuildValue("(ssssss)", INITIALIZER_NAMES[0], INITIALIZER_NAMES[1],
+                                    INITIALIZER_NAMES[2], INITIALIZER_NAMES[3],
+                                    INITIALIZER_NAMES[4], INITIALIZER_NAMES[5]);
+    if (!inits || PyModule_AddObject(m, "INITIALIZERS", inits) < 0) {
+        Py_XDECREF(inits);
         goto fail;
     }
     if (PyModule_AddIntConstant(m, "TILE", TILE) < 0) goto fail;

@@ -47,6 +47,9 @@ typedef struct {
                    const int64_t *index, Py_ssize_t rows, float *acc, float *aux);
     void (*finish)(int mode, float *acc, const float *aux, Py_ssize_t n);
     void (*interpolate)(float *u, Py_ssize_t n, const float *icdf, int q);
+    void (*fill_bank)(float *bank, const int64_t *offsets, const int32_t *shapes,
+                      const int32_t *inits, const float *densities, const float *factors,
+                      Py_ssize_t count, uint64_t seed, int32_t *scratch);
 } KernelTable;
 
 extern const KernelTable kernels_base;

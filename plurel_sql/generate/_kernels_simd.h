@@ -109,8 +109,9 @@ INLINE vf exp_(vf x)
     return y * (vf)((n + 127) << 23);
 }
 
-/* natural log for x >= 1 (every caller's argument is 1 + something >= 0) */
-INLINE vf log_ge1_(vf x)
+/* natural log of a positive normal float (Cephes-style: x = m 2^e, m in [sqrt(1/2), sqrt(2)),
+ * a degree-9 polynomial for log(m)) */
+INLINE vf log_(vf x)
 {
     vi i = (vi)x;
     vi e = ((i >> 23) & 0xff) - 126;
@@ -175,7 +176,7 @@ INLINE vf sin_quarter_(vf x, int32_t quarter)
 }
 
 /* log(1 + e^x), stable for any x */
-INLINE vf softplus_(vf x) { return max_(x, splat(0.0f)) + log_ge1_(1.0f + exp_(-abs_(x))); }
+INLINE vf softplus_(vf x) { return max_(x, splat(0.0f)) + log_(1.0f + exp_(-abs_(x))); }
 
 /* erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7) */
 INLINE vf erf_(vf x)
@@ -263,14 +264,14 @@ static void activate(int code, float *restrict x, Py_ssize_t n, const float *par
     case 22: MAP(sin_quarter_(v, 0)); break;
     case 23: MAP(sin_quarter_(v, 1)); break;
     case 24: MAP(sign_(v)); break;
-    case 26: MAP(sign_(v) * log_ge1_(1.0f + abs_(v))); break;
+    case 26: MAP(sign_(v) * log_(1.0f + abs_(v))); break;
     case 27: MAP((sqrt_(v * v + 1.0f) - 1.0f) / 2.0f + v); break;
     case RANDOM_SINES: MAP(sines_(v, params)); break;
     }
 }
 
-/* out (rows x dout) = clamp(in (rows x din) @ w). Every output is the sum over
- * k = 0..din-1 in that order, whichever path computes it. */
+/* out (rows x dout) = clamp(in (rows x din) @ w). Which path computes a layer depends
+ * only on its shape, and each path sums in a fixed order. */
 static void dense(const float *restrict in, int rows, int din, const float *restrict w,
                       int dout, float clamp, float *restrict out)
 {
@@ -318,6 +319,19 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
             store(o + 8, clamp_(a1, -clamp, clamp));
             store(o + 16, clamp_(a2, -clamp, clamp));
             store(o + 24, clamp_(a3, -clamp, clamp));
+        }
+        return;
+    }
+    if (dout == 1 && din % LANES == 0) { /* a numeric decoder's last layer: a dot product */
+        for (int r = 0; r < rows; r++) {
+            const float *row = in + (Py_ssize_t)r * din;
+            vf acc = splat(0.0f);
+            for (int k = 0; k < din; k += LANES) acc += load(row + k) * load(w + k);
+            float lanes[LANES], sum = 0.0f;
+            store(lanes, acc);
+            for (int l = 0; l < LANES; l++) sum += lanes[l];
+            sum = sum > clamp ? clamp : sum;
+            out[r] = sum < -clamp ? -clamp : sum;
         }
         return;
     }
@@ -422,7 +436,7 @@ static void finish(int mode, float *restrict acc, const float *restrict aux, Py_
         vf v = load(a);
         if (mode == AGG_LOGSUMEXP) {
             memcpy(sums, aux + i, sizeof(float) * m);
-            v += log_ge1_(load(sums));
+            v += log_(load(sums));
         } else {
             v = select_(v != v, splat(0.0f), clamp_(v, -3e38f, 3e38f));
         }
@@ -443,6 +457,197 @@ static void interpolate(float *restrict u, Py_ssize_t n, const float *restrict i
         float lo = icdf[knot];
         u[i] = lo + (icdf[knot + 1] - lo) * frac;
     }
+}
+
+/* -------------------------------------------------------- weight banks */
+
+/* xoshiro128** on 8 independent lanes (32-bit state words, vector friendly). */
+typedef uint32_t vu __attribute__((vector_size(32)));
+
+typedef struct {
+    vu s0, s1, s2, s3;
+    float uniform[LANES];
+    float normal[2 * LANES];
+    int u_next, n_next;
+} Rng;
+
+INLINE vu rotl_(vu x, int k) { return (x << k) | (x >> (32 - k)); }
+
+INLINE vu next_bits(Rng *g)
+{
+    vu result = rotl_(g->s1 * 5u, 7) * 9u;
+    vu t = g->s1 << 9;
+    g->s2 ^= g->s0;
+    g->s3 ^= g->s1;
+    g->s1 ^= g->s2;
+    g->s0 ^= g->s3;
+    g->s2 ^= t;
+    g->s3 = rotl_(g->s3, 11);
+    return result;
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* lanes seeded by SplitMix64 from the 64-bit seed (never all-zero state) */
+static void rng_seed(Rng *g, uint64_t seed)
+{
+    uint32_t words[4][LANES];
+    for (int l = 0; l < LANES; l++)
+        for (int w = 0; w < 4; w += 2) {
+            uint64_t z = splitmix64(&seed);
+            words[w][l] = (uint32_t)z;
+            words[w + 1][l] = (uint32_t)(z >> 32) | 1u;
+        }
+    memcpy(&g->s0, words[0], sizeof g->s0);
+    memcpy(&g->s1, words[1], sizeof g->s1);
+    memcpy(&g->s2, words[2], sizeof g->s2);
+    memcpy(&g->s3, words[3], sizeof g->s3);
+    g->u_next = LANES;
+    g->n_next = 2 * LANES;
+}
+
+INLINE vf bits_to_unit(vu bits) { return __builtin_convertvector((vi)(bits >> 8), vf) * 0x1p-24f; }
+
+/* U[0, 1) with 24 random bits */
+INLINE float next_uniform(Rng *g)
+{
+    if (g->u_next == LANES) {
+        store(g->uniform, bits_to_unit(next_bits(g)));
+        g->u_next = 0;
+    }
+    return g->uniform[g->u_next++];
+}
+
+/* sixteen N(0, 1) by Box-Muller: u1 in (0, 1], u2 in [0, 1) (24 bits each); the
+ * radius caps |z| at sqrt(48 ln 2) = 5.77 */
+INLINE void normals16(Rng *g, float *out)
+{
+    vf u1 = bits_to_unit(next_bits(g)) + 0x1p-24f;
+    vf r = sqrt_(-2.0f * log_(u1));
+    /* the angle 2 pi u2 as quadrant n (0..4) + remainder t pi/2, t in [-1/2, 1/2):
+     * exact in float, so one polynomial pair gives both sine and cosine */
+    vf q = 4.0f * bits_to_unit(next_bits(g));
+    vi n = to_int(q + 0.5f);
+    vf x = (q - to_float(n)) * 1.57079632679489661923f;
+    vf z = x * x;
+    vf s = splat(-1.9515295891e-4f);
+    s = s * z + 8.3321608736e-3f;
+    s = s * z - 1.6666654611e-1f;
+    s = s * z * x + x;
+    vf c = splat(2.443315711809948e-5f);
+    c = c * z - 1.388731625493765e-3f;
+    c = c * z + 4.166664568298827e-2f;
+    c = c * z * z - 0.5f * z + 1.0f;
+    vi cos_k = n + 1; /* cos(a) = sin(a + pi/2) */
+    vf sin_v = select_(-(n & 1), c, s), cos_v = select_(-(cos_k & 1), c, s);
+    store(out, r * (vf)((vi)cos_v ^ ((cos_k & 2) << 30)));
+    store(out + LANES, r * (vf)((vi)sin_v ^ ((n & 2) << 30)));
+}
+
+/* out[0..n) = N(0, 1) * scale, sixteen at a time (the last block's extras are dropped) */
+static void fill_normal(Rng *g, float *out, Py_ssize_t n, float scale)
+{
+    float z[2 * LANES];
+    Py_ssize_t i = 0;
+    for (; i + 2 * LANES <= n; i += 2 * LANES) {
+        normals16(g, z);
+        store(out + i, load(z) * scale);
+        store(out + i + LANES, load(z + LANES) * scale);
+    }
+    if (i < n) {
+        normals16(g, z);
+        for (Py_ssize_t j = 0; i + j < n; j++) out[i + j] = z[j] * scale;
+    }
+}
+
+enum { INIT_KAIMING_NORMAL, INIT_KAIMING_UNIFORM, INIT_XAVIER_NORMAL, INIT_XAVIER_UNIFORM,
+       INIT_TRUNC_NORMAL, INIT_SPARSE };
+
+/* One matrix (rows x cols, row-major) by initializer ``init``, each entry kept with
+ * probability ``density`` (rescaled by 1/density; density >= 1: no mask) and
+ * multiplied by ``factor``. ``scratch`` holds rows ints (sparse's permutation). */
+static void fill_matrix(Rng *g, float *out, int rows, int cols, int init, float density,
+                        float factor, int32_t *scratch)
+{
+    Py_ssize_t n = (Py_ssize_t)rows * cols;
+    float fan_in = (float)rows, fan_out = (float)cols;
+    switch (init) {
+    case INIT_KAIMING_NORMAL:
+        fill_normal(g, out, n, __builtin_sqrtf(2.0f / fan_in));
+        break;
+    case INIT_XAVIER_NORMAL:
+        fill_normal(g, out, n, __builtin_sqrtf(2.0f / (fan_in + fan_out)));
+        break;
+    case INIT_KAIMING_UNIFORM:
+    case INIT_XAVIER_UNIFORM: {
+        float bound = __builtin_sqrtf(6.0f / (init == INIT_KAIMING_UNIFORM ? fan_in : fan_in + fan_out));
+        Py_ssize_t i = 0;
+        for (; i + LANES <= n; i += LANES)
+            store(out + i, (2.0f * bits_to_unit(next_bits(g)) - 1.0f) * bound);
+        if (i < n) {
+            float u[LANES];
+            store(u, (2.0f * bits_to_unit(next_bits(g)) - 1.0f) * bound);
+            for (Py_ssize_t j = 0; i + j < n; j++) out[i + j] = u[j];
+        }
+        break;
+    }
+    case INIT_TRUNC_NORMAL: { /* N(0, 1) restricted to [-2, 2], by rejection */
+        float z[2 * LANES];
+        Py_ssize_t filled = 0;
+        while (filled < n) {
+            normals16(g, z);
+            for (int j = 0; j < 2 * LANES && filled < n; j++)
+                if (z[j] >= -2.0f && z[j] <= 2.0f) out[filled++] = z[j];
+        }
+        break;
+    }
+    default: { /* sparse: N(0, 0.01) with ceil(rows / 2) random entries of each column zeroed */
+        fill_normal(g, out, n, 0.01f);
+        int zeroed = (rows + 1) / 2;
+        for (int c = 0; c < cols; c++) {
+            for (int r = 0; r < rows; r++) scratch[r] = r;
+            for (int t = 0; t < zeroed; t++) { /* partial Fisher-Yates */
+                int pick = t + (int)(next_uniform(g) * (float)(rows - t));
+                pick = pick < rows ? pick : rows - 1;
+                int32_t swap = scratch[t];
+                scratch[t] = scratch[pick];
+                scratch[pick] = swap;
+                out[(Py_ssize_t)scratch[t] * cols + c] = 0.0f;
+            }
+        }
+    }
+    }
+    if (density < 1.0f) { /* Bernoulli mask, eight entries per draw */
+        vf keep = splat(factor / density), zero = splat(0.0f);
+        Py_ssize_t i = 0;
+        for (; i + LANES <= n; i += LANES)
+            store(out + i, load(out + i) * select_(bits_to_unit(next_bits(g)) < density, keep, zero));
+        if (i < n) {
+            float kept[LANES];
+            store(kept, select_(bits_to_unit(next_bits(g)) < density, keep, zero));
+            for (Py_ssize_t j = 0; i + j < n; j++) out[i + j] *= kept[j];
+        }
+    } else if (factor != 1.0f) {
+        for (Py_ssize_t i = 0; i < n; i++) out[i] *= factor;
+    }
+}
+
+/* Fill every matrix of a bank in order, from one generator seeded by ``seed``. */
+static void fill_bank(float *bank, const int64_t *offsets, const int32_t *shapes,
+                      const int32_t *inits, const float *densities, const float *factors,
+                      Py_ssize_t count, uint64_t seed, int32_t *scratch)
+{
+    Rng g;
+    rng_seed(&g, seed);
+    for (Py_ssize_t i = 0; i < count; i++)
+        fill_matrix(&g, bank + offsets[i], shapes[2 * i], shapes[2 * i + 1], inits[i],
+                    densities[i], factors[i], scratch);
 }
 
 /* ----------------------------------------------------------- drivers */
@@ -470,5 +675,5 @@ static void encode_fold(const MLPView *m, const float *x, Py_ssize_t rows, float
 }
 
 const KernelTable KERNEL_TABLE = {
-    KERNEL_NAME, activate, mlp_forward, encode_fold, fold, gather, finish, interpolate,
+    KERNEL_NAME, activate, mlp_forward, encode_fold, fold, gather, finish, interpolate, fill_bank,
 };
