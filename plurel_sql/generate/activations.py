@@ -16,7 +16,8 @@ import numpy as np
 from plurel_sql.generate import _kernels
 from plurel_sql.generate.pool import RandomPool
 
-CODES = {name: code for code, name in enumerate(_kernels.ACTIVATIONS)}
+ACTIVATION_NAMES: tuple[str, ...] = _kernels.ACTIVATIONS  # index = kernel code
+ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATION_NAMES)}
 NO_PARAMS = np.zeros(1, dtype=np.float32)
 
 
@@ -30,7 +31,7 @@ class Activation:
 
     @property
     def code(self) -> int:
-        return CODES[self.name]
+        return ACTIVATION_CODES[self.name]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """The activation of a float32 array (a new array)."""
@@ -49,12 +50,15 @@ def _random_sines(pool: RandomPool) -> Activation:
     return Activation("random_sines", params.astype(np.float32))
 
 
-_FIXED = {name: Activation(name) for name in CODES if name != "random_sines"}
+_FIXED = {name: Activation(name) for name in ACTIVATION_NAMES if name != "random_sines"}
 
 
-def make_activation(name: str, pool: RandomPool) -> Activation:
-    """The activation called ``name`` (see ``config.ACTIVATIONS``)."""
+def make_activation(name: str, pool: RandomPool | None) -> Activation:
+    """The activation called ``name`` (see ``config.ACTIVATIONS``); ``pool`` draws
+    random_sines' parameters (the others take none)."""
     if name == "random_sines":
+        if pool is None:
+            raise ValueError("random_sines draws its parameters: pass a RandomPool")
         return _random_sines(pool)
     if name not in _FIXED:
         raise ValueError(f"unknown activation {name}")

@@ -21,7 +21,13 @@ import numpy as np
 
 from plurel_sql.config import SCMParams
 from plurel_sql.generate import _kernels
-from plurel_sql.generate.activations import NO_PARAMS, Activation, make_activation
+from plurel_sql.generate.activations import (
+    ACTIVATION_CODES,
+    ACTIVATION_NAMES,
+    NO_PARAMS,
+    Activation,
+    make_activation,
+)
 from plurel_sql.generate.pool import RandomPool
 
 _INIT_CODES = {name: code for code, name in enumerate(_kernels.INITIALIZERS)}
@@ -94,7 +100,6 @@ class MLP:
     into the last one.
     """
 
-    activations: list[Activation]
     clamp: float
     packed: tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -109,6 +114,22 @@ class MLP:
             bank[o : o + dims[j] * dims[j + 1]].reshape(dims[j], dims[j + 1])
             for j, o in enumerate(starts)
         ]
+
+    @property
+    def activations(self) -> list[Activation]:
+        """The activation after each hidden layer."""
+        _, meta, params = self.packed
+        layers = int(meta[0])
+        codes = meta[layers + 2 : 2 * layers + 1].tolist()
+        offsets = meta[2 * layers + 1 : 3 * layers].tolist()
+        out = []
+        for code, at in zip(codes, offsets, strict=True):
+            name = ACTIVATION_NAMES[code]
+            if name == "random_sines":
+                out.append(Activation(name, params[at : at + 1 + 3 * int(params[at])]))
+            else:
+                out.append(make_activation(name, None))
+        return out
 
     @property
     def out_dim(self) -> int:
@@ -130,59 +151,74 @@ def sample_mlps(
     output_scales: np.ndarray | None = None,
 ) -> list[MLP]:
     """One MLP per (in_dim, out_dim), all sampled together into one weight bank;
-    MLP i's last matrix is multiplied by ``output_scales[i]`` (default 1)."""
+    MLP i's last matrix is multiplied by ``output_scales[i]`` (default 1).
+
+    Bookkeeping is vectorized over the MLPs of each depth: a table can need
+    thousands of MLPs, and per-MLP Python work dominated sampling."""
+    count = len(dims)
     lo, hi = params.mlp_layers
-    layers = lo + np.minimum((pool.uniform(len(dims)) * (hi - lo + 1)).astype(int), hi - lo)
+    layers = lo + np.minimum((pool.uniform(count) * (hi - lo + 1)).astype(int), hi - lo)
     hidden_layers = int((layers - 1).sum())
     names = params.activations
-    act_codes = np.minimum((pool.uniform(hidden_layers) * len(names)).astype(int), len(names) - 1)
+    name_codes = np.array([ACTIVATION_CODES[n] for n in names], dtype=np.int32)
+    act_codes = name_codes[
+        np.minimum((pool.uniform(hidden_layers) * len(names)).astype(int), len(names) - 1)
+    ]
     s_lo, s_hi = params.activation_log_scale
     scales = np.exp(s_lo + (s_hi - s_lo) * pool.uniform(hidden_layers)).astype(np.float32)
-    if output_scales is None:
-        output_scales = np.ones(len(dims), dtype=np.float32)
+    out_scales = (
+        np.ones(count, dtype=np.float32)
+        if output_scales is None
+        else np.asarray(output_scales, dtype=np.float32)
+    )
+    dims_array = np.array(dims, dtype=np.int32).reshape(count, 2)
+    # matrices in MLP order: MLP i has layers[i] of them, hidden width in between
+    matrix_mlp = np.repeat(np.arange(count), layers)
+    first_matrix = np.cumsum(layers) - layers
+    position = np.arange(len(matrix_mlp)) - first_matrix[matrix_mlp]
+    is_first = position == 0
+    is_last = position == layers[matrix_mlp] - 1
     hidden = params.embedding_dim
-    shapes: list[tuple[int, int]] = []
-    factors: list[float] = []
-    scale_list = scales.tolist()
-    h = 0
-    for (in_dim, out_dim), count, out_scale in zip(
-        dims, layers.tolist(), np.asarray(output_scales, np.float32).tolist(), strict=True
-    ):
-        sizes = [in_dim] + [hidden] * (count - 1) + [out_dim]
-        shapes += [(sizes[j], sizes[j + 1]) for j in range(count)]
-        mlp_factors = [1.0, *scale_list[h : h + count - 1]]  # the scale of the layer before
-        mlp_factors[-1] *= out_scale
-        factors += mlp_factors
-        h += count - 1
-    bank, offsets = draw_bank(params, shapes, pool, True, np.array(factors, dtype=np.float32))
-    offset_list = offsets.tolist()
-    mlps, m, h = [], 0, 0
-    for count, (in_dim, _) in zip(layers.tolist(), dims, strict=True):
-        acts = [make_activation(names[code], pool) for code in act_codes[h : h + count - 1]]
-        param_offsets, act_params, at = [], [], 0
-        for act in acts:
-            if act.params is NO_PARAMS:
-                param_offsets.append(0)
-            else:
-                param_offsets.append(at)
-                act_params.append(act.params)
-                at += len(act.params)
-        meta = np.array(
+    rows = np.where(is_first, dims_array[matrix_mlp, 0], hidden)
+    cols = np.where(is_last, dims_array[matrix_mlp, 1], hidden)
+    # matrix j > 0 of an MLP carries the scale of hidden layer j - 1
+    factors = np.ones(len(matrix_mlp), dtype=np.float32)
+    factors[~is_first] = scales
+    factors[is_last] *= out_scales
+    shapes = np.stack([rows, cols], axis=1).astype(np.int32)
+    bank, offsets = draw_bank(params, shapes, pool, True, factors)
+    # random_sines draw their parameters, in hidden-layer order
+    param_offset = np.zeros(hidden_layers, dtype=np.int32)
+    mlp_params: dict[int, list[np.ndarray]] = {}
+    hidden_mlp = np.repeat(np.arange(count), layers - 1)
+    for h in np.flatnonzero(act_codes == ACTIVATION_CODES["random_sines"]).tolist():
+        owner = int(hidden_mlp[h])
+        parts = mlp_params.setdefault(owner, [])
+        param_offset[h] = sum(len(p) for p in parts)
+        parts.append(make_activation("random_sines", pool).params)
+    mlps: list[MLP | None] = [None] * count
+    clamp = params.preactivation_clamp
+    hidden_start = np.cumsum(layers - 1) - (layers - 1)
+    for depth in np.unique(layers).tolist():
+        members = np.flatnonzero(layers == depth)
+        m0 = first_matrix[members][:, None] + np.arange(depth)
+        h0 = hidden_start[members][:, None] + np.arange(depth - 1)
+        meta = np.concatenate(
             [
-                count,
-                in_dim,
-                *(b for _, b in shapes[m : m + count]),
-                *(a.code for a in acts),
-                *param_offsets,
-                *offset_list[m : m + count],
+                np.full((len(members), 1), depth),
+                dims_array[members, :1],
+                cols[m0],
+                act_codes[h0],
+                param_offset[h0],
+                offsets[m0],
             ],
-            dtype=np.int32,
-        )
-        packed_params = np.concatenate(act_params) if act_params else NO_PARAMS
-        mlps.append(MLP(acts, params.preactivation_clamp, (bank, meta, packed_params)))
-        m += count
-        h += count - 1
-    return mlps
+            axis=1,
+        ).astype(np.int32)
+        for row, i in enumerate(members.tolist()):
+            parts = mlp_params.get(i)
+            act_params = np.concatenate(parts) if parts else NO_PARAMS
+            mlps[i] = MLP(clamp, (bank, meta[row], act_params))
+    return mlps  # type: ignore[return-value]
 
 
 @dataclass
