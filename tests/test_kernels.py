@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, SCMParams
+from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams
 from plurel_sql.generate import _kernels
 from plurel_sql.generate.activations import make_activation
 from plurel_sql.generate.mlp import sample_mlps
@@ -30,8 +30,9 @@ NUMPY_EQUIVALENT = {
 }
 
 
-def test_kernel_activation_codes_follow_the_config() -> None:
+def test_kernel_codes_follow_the_config() -> None:
     assert _kernels.ACTIVATIONS == ACTIVATIONS
+    assert _kernels.INITIALIZERS == INITIALIZERS
 
 
 @pytest.mark.parametrize("name", sorted(NUMPY_EQUIVALENT))
@@ -114,6 +115,47 @@ def test_lookup_terms_aggregate_rows_of_the_table() -> None:
         Accumulator("max").add_rows(table, np.array([9]))
 
 
+def test_beta_noise_follows_its_quantile_table() -> None:
+    from scipy import stats
+
+    from plurel_sql.generate.scm import _beta_icdf
+
+    out = np.empty(200_000, dtype=np.float32)
+    _kernels.beta_noise(out, _beta_icdf(2.0, 5.0, 32), 7)
+    assert stats.kstest(out * 32, stats.beta(2.0, 5.0).cdf).statistic < 0.01
+    again = np.empty_like(out)
+    _kernels.beta_noise(again, _beta_icdf(2.0, 5.0, 32), 7)
+    assert out.tobytes() == again.tobytes()
+    _kernels.beta_noise(again, _beta_icdf(2.0, 5.0, 32), 8)
+    assert out.tobytes() != again.tobytes()
+
+
+def test_weight_bank_draws_follow_their_initializers() -> None:
+    from scipy import stats
+
+    count = 400
+    shapes = np.tile(np.array([[32, 32]], dtype=np.int32), (count, 1))
+    offsets = np.arange(count, dtype=np.int64) * 1024
+    bank = np.empty(count * 1024, dtype=np.float32)
+    ones = np.ones(count, dtype=np.float32)
+    for code, name in enumerate(_kernels.INITIALIZERS):
+        inits = np.full(count, code, dtype=np.int32)
+        _kernels.fill_bank(bank, offsets, shapes, inits, ones, ones, 3)
+        if name in ("kaiming_normal", "xavier_normal"):
+            sd = np.sqrt(2 / 32) if name == "kaiming_normal" else np.sqrt(2 / 64)
+            assert stats.kstest(bank / sd, "norm").statistic < 0.005
+        if name == "kaiming_uniform":
+            bound = np.sqrt(6 / 32)
+            assert stats.kstest(bank, stats.uniform(-bound, 2 * bound).cdf).statistic < 0.005
+        if name == "trunc_normal":
+            assert stats.kstest(bank, stats.truncnorm(-2, 2).cdf).statistic < 0.005
+    density = np.full(count, 0.3, dtype=np.float32)
+    inits = np.zeros(count, dtype=np.int32)
+    _kernels.fill_bank(bank, offsets, shapes, inits, density, ones * 2, 4)
+    assert abs((bank != 0).mean() - 0.3) < 0.005  # Bernoulli(0.3) mask
+    assert abs(bank[bank != 0].std() - 2 * np.sqrt(2 / 32) / 0.3) < 0.02  # rescaled
+
+
 def _run_everything(seed: int) -> list[np.ndarray]:
     """Outputs of every kernel on random inputs: every activation, MLPs of several
     shapes, every aggregation of encoded and looked-up terms, and Beta noise."""
@@ -137,8 +179,8 @@ def _run_everything(seed: int) -> list[np.ndarray]:
             acc.add_encoded(enc, x[:37], np.float32(50.0))
         acc.add_rows(table, rng.integers(0, 6, 37))
         outputs.append(acc.result())
-    noise = rng.random((37, 32), dtype=np.float32)
-    _kernels.beta_noise(noise, np.sort(rng.random(129, dtype=np.float32)))
+    noise = np.empty((37, 32), dtype=np.float32)
+    _kernels.beta_noise(noise, np.sort(rng.random(129, dtype=np.float32)), 99)
     outputs.append(noise)
     return outputs
 

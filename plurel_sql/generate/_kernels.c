@@ -314,20 +314,24 @@ fail:
     return NULL;
 }
 
-/* beta_noise(u, icdf): u (uniforms in [0, 1)) -> inverse-CDF table values, in place,
- * by linear interpolation between the table's evenly spaced quantiles. */
+/* beta_noise(out, icdf, seed): out = Beta node noise drawn through the inverse-CDF
+ * table icdf, from a generator seeded by seed */
 static PyObject *py_beta_noise(PyObject *self, PyObject *args)
 {
     PyObject *o[2];
+    unsigned long long seed;
     Buf b[2] = {0};
-    if (!PyArg_ParseTuple(args, "OO", &o[0], &o[1])) return NULL;
-    if (get_buf(o[0], &b[0], "u", 'f', 1) < 0 || get_buf(o[1], &b[1], "icdf", 'f', 0) < 0)
+    if (!PyArg_ParseTuple(args, "OOK", &o[0], &o[1], &seed)) return NULL;
+    if (get_buf(o[0], &b[0], "out", 'f', 1) < 0 || get_buf(o[1], &b[1], "icdf", 'f', 0) < 0)
         goto fail;
     if (count_of(&b[1]) < 2) {
         PyErr_SetString(PyExc_ValueError, "icdf needs at least 2 quantiles");
         goto fail;
     }
-    K->interpolate(b[0].view.buf, count_of(&b[0]), b[1].view.buf, (int)count_of(&b[1]) - 1);
+    Py_BEGIN_ALLOW_THREADS
+    K->beta_noise(b[0].view.buf, count_of(&b[0]), b[1].view.buf, (int)count_of(&b[1]) - 1,
+                  (uint64_t)seed);
+    Py_END_ALLOW_THREADS
     release(b, 2);
     Py_RETURN_NONE;
 fail:
@@ -419,7 +423,7 @@ static PyMethodDef methods[] = {
     {"fold_result", py_fold_result, METH_VARARGS,
      "fold_result(mode, acc, aux): the aggregate's value, written into acc"},
     {"beta_noise", py_beta_noise, METH_VARARGS,
-     "beta_noise(u, icdf): uniforms -> inverse-CDF values, in place"},
+     "beta_noise(out, icdf, seed): Beta node noise through an inverse-CDF table"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -445,20 +445,6 @@ static void finish(int mode, float *restrict acc, const float *restrict aux, Py_
     }
 }
 
-/* beta_noise(u, icdf): u (uniforms in [0, 1)) -> inverse-CDF table values, in place,
- * by linear interpolation between the table's evenly spaced quantiles. */
-static void interpolate(float *restrict u, Py_ssize_t n, const float *restrict icdf, int q)
-{
-    for (Py_ssize_t i = 0; i < n; i++) {
-        float s = u[i] * (float)q;
-        int32_t knot = (int32_t)s;
-        knot = knot < q - 1 ? knot : q - 1;
-        float frac = s - (float)knot;
-        float lo = icdf[knot];
-        u[i] = lo + (icdf[knot + 1] - lo) * frac;
-    }
-}
-
 /* -------------------------------------------------------- weight banks */
 
 /* xoshiro128** on 8 independent lanes (32-bit state words, vector friendly). */
@@ -650,6 +636,29 @@ static void fill_bank(float *bank, const int64_t *offsets, const int32_t *shapes
                     densities[i], factors[i], scratch);
 }
 
+/* ------------------------------------------------------------ node noise */
+
+/* out[0..n) = Beta node noise: uniforms from a generator seeded by ``seed``, mapped
+ * through the inverse-CDF table ``icdf`` (q + 1 evenly spaced quantiles) by linear
+ * interpolation. */
+static void beta_noise(float *restrict out, Py_ssize_t n, const float *restrict icdf, int q,
+                       uint64_t seed)
+{
+    Rng g;
+    rng_seed(&g, seed);
+    for (Py_ssize_t i = 0; i < n; i += LANES) {
+        float u[LANES];
+        store(u, bits_to_unit(next_bits(&g)) * (float)q);
+        Py_ssize_t m = n - i < LANES ? n - i : LANES;
+        for (Py_ssize_t l = 0; l < m; l++) {
+            int32_t knot = (int32_t)u[l];
+            knot = knot < q - 1 ? knot : q - 1;
+            float frac = u[l] - (float)knot, lo = icdf[knot];
+            out[i + l] = lo + (icdf[knot + 1] - lo) * frac;
+        }
+    }
+}
+
 /* ----------------------------------------------------------- drivers */
 
 static void mlp_forward(const MLPView *m, const float *x, Py_ssize_t rows, float *out,
@@ -675,5 +684,5 @@ static void encode_fold(const MLPView *m, const float *x, Py_ssize_t rows, float
 }
 
 const KernelTable KERNEL_TABLE = {
-    KERNEL_NAME, activate, mlp_forward, encode_fold, fold, gather, finish, interpolate, fill_bank,
+    KERNEL_NAME, activate, mlp_forward, encode_fold, fold, gather, finish, beta_noise, fill_bank,
 };
