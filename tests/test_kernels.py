@@ -115,18 +115,21 @@ def test_lookup_terms_aggregate_rows_of_the_table() -> None:
         Accumulator("max").add_rows(table, np.array([9]))
 
 
-def test_beta_noise_follows_its_quantile_table() -> None:
+@pytest.mark.parametrize("a, b", [(2.0, 5.0), (0.5, 5.0), (5.0, 0.5), (0.5, 0.5), (1.0, 1.0)])
+def test_beta_noise_follows_the_beta_distribution(a: float, b: float) -> None:
     from scipy import stats
 
-    from plurel_sql.generate.scm import _beta_icdf
+    from plurel_sql.generate.scm import beta_noise_table
 
-    out = np.empty(200_000, dtype=np.float32)
-    _kernels.beta_noise(out, _beta_icdf(2.0, 5.0, 32), 7)
-    assert stats.kstest(out * 32, stats.beta(2.0, 5.0).cdf).statistic < 0.01
+    table = beta_noise_table(a, b, 32)
+    out = np.empty(400_000, dtype=np.float32)
+    _kernels.beta_noise(out, table.icdf, table.inv_a, table.inv_b, 7)
+    assert stats.kstest(out * 32, stats.beta(a, b).cdf).statistic < 0.004
+    assert abs(out.std() * 32 - stats.beta(a, b).std()) < 0.002
     again = np.empty_like(out)
-    _kernels.beta_noise(again, _beta_icdf(2.0, 5.0, 32), 7)
+    _kernels.beta_noise(again, table.icdf, table.inv_a, table.inv_b, 7)
     assert out.tobytes() == again.tobytes()
-    _kernels.beta_noise(again, _beta_icdf(2.0, 5.0, 32), 8)
+    _kernels.beta_noise(again, table.icdf, table.inv_a, table.inv_b, 8)
     assert out.tobytes() != again.tobytes()
 
 
@@ -180,7 +183,7 @@ def _run_everything(seed: int) -> list[np.ndarray]:
         acc.add_rows(table, rng.integers(0, 6, 37))
         outputs.append(acc.result())
     noise = np.empty((37, 32), dtype=np.float32)
-    _kernels.beta_noise(noise, np.sort(rng.random(129, dtype=np.float32)), 99)
+    _kernels.beta_noise(noise, np.sort(rng.random(65, dtype=np.float32)), 1.7, 0.3, 99)
     outputs.append(noise)
     return outputs
 

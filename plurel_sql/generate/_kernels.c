@@ -314,14 +314,15 @@ fail:
     return NULL;
 }
 
-/* beta_noise(out, icdf, seed): out = Beta node noise drawn through the inverse-CDF
- * table icdf, from a generator seeded by seed */
+/* beta_noise(out, icdf, inv_a, inv_b, seed): out = Beta(a, b) node noise drawn through
+ * the inverse-CDF table icdf (power-law end intervals), from a generator seeded by seed */
 static PyObject *py_beta_noise(PyObject *self, PyObject *args)
 {
     PyObject *o[2];
     unsigned long long seed;
+    float inv_a, inv_b;
     Buf b[2] = {0};
-    if (!PyArg_ParseTuple(args, "OOK", &o[0], &o[1], &seed)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOffK", &o[0], &o[1], &inv_a, &inv_b, &seed)) return NULL;
     if (get_buf(o[0], &b[0], "out", 'f', 1) < 0 || get_buf(o[1], &b[1], "icdf", 'f', 0) < 0)
         goto fail;
     if (count_of(&b[1]) < 2) {
@@ -329,8 +330,8 @@ static PyObject *py_beta_noise(PyObject *self, PyObject *args)
         goto fail;
     }
     Py_BEGIN_ALLOW_THREADS
-    K->beta_noise(b[0].view.buf, count_of(&b[0]), b[1].view.buf, (int)count_of(&b[1]) - 1,
-                  (uint64_t)seed);
+    K->beta_noise(b[0].view.buf, count_of(&b[0]), b[1].view.buf, (int)count_of(&b[1]) - 1, inv_a,
+                  inv_b, (uint64_t)seed);
     Py_END_ALLOW_THREADS
     release(b, 2);
     Py_RETURN_NONE;
@@ -423,7 +424,7 @@ static PyMethodDef methods[] = {
     {"fold_result", py_fold_result, METH_VARARGS,
      "fold_result(mode, acc, aux): the aggregate's value, written into acc"},
     {"beta_noise", py_beta_noise, METH_VARARGS,
-     "beta_noise(out, icdf, seed): Beta node noise through an inverse-CDF table"},
+     "beta_noise(out, icdf, inv_a, inv_b, seed): Beta node noise through an inverse-CDF table"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -46,7 +46,8 @@ typedef struct {
     void (*gather)(int mode, int first, float bound, const float *table, Py_ssize_t width,
                    const int64_t *index, Py_ssize_t rows, float *acc, float *aux);
     void (*finish)(int mode, float *acc, const float *aux, Py_ssize_t n);
-    void (*beta_noise)(float *out, Py_ssize_t n, const float *icdf, int q, uint64_t seed);
+    void (*beta_noise)(float *out, Py_ssize_t n, const float *icdf, int q, float inv_a,
+                       float inv_b, uint64_t seed);
     void (*fill_bank)(float *bank, const int64_t *offsets, const int32_t *shapes,
                       const int32_t *inits, const float *densities, const float *factors,
                       Py_ssize_t count, uint64_t seed, int32_t *scratch);

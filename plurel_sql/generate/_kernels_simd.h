@@ -639,23 +639,40 @@ static void fill_bank(float *bank, const int64_t *offsets, const int32_t *shapes
 /* ------------------------------------------------------------ node noise */
 
 /* out[0..n) = Beta node noise: uniforms from a generator seeded by ``seed``, mapped
- * through the inverse-CDF table ``icdf`` (q + 1 evenly spaced quantiles) by linear
- * interpolation. */
+ * through the inverse-CDF table ``icdf`` (q + 1 evenly spaced quantiles): linear
+ * interpolation inside, the quantile function's power laws u^(1/a) and
+ * 1 - (1-u)^(1/b) in the first and last intervals. */
 static void beta_noise(float *restrict out, Py_ssize_t n, const float *restrict icdf, int q,
-                       uint64_t seed)
+                       float inv_a, float inv_b, uint64_t seed)
 {
     Rng g;
     rng_seed(&g, seed);
     for (Py_ssize_t i = 0; i < n; i += LANES) {
-        float u[LANES];
-        store(u, bits_to_unit(next_bits(&g)) * (float)q);
-        Py_ssize_t m = n - i < LANES ? n - i : LANES;
-        for (Py_ssize_t l = 0; l < m; l++) {
-            int32_t knot = (int32_t)u[l];
-            knot = knot < q - 1 ? knot : q - 1;
-            float frac = u[l] - (float)knot, lo = icdf[knot];
-            out[i + l] = lo + (icdf[knot + 1] - lo) * frac;
+        vf s = bits_to_unit(next_bits(&g)) * (float)q;
+        vi knot = to_int(s);
+        vi inside = knot < q - 1; /* u * q < q, but rounding can give exactly q */
+        knot = (knot & inside) | ((q - 1) & ~inside);
+        vf frac = s - to_float(knot);
+        vi first = knot == 0, last = knot == q - 1;
+        vf weight = frac;
+        int32_t tails = 0;
+        for (int l = 0; l < LANES; l++) tails |= first[l] | last[l];
+        if (tails) { /* only lanes in an end interval take the power laws */
+            vf tiny = splat(1e-30f);
+            vf low = exp_(log_(max_(frac, tiny)) * inv_a);
+            vf high = 1.0f - exp_(log_(max_(1.0f - frac, tiny)) * inv_b);
+            weight = select_(first, low, select_(last, high, frac));
         }
+        float lo[LANES], hi[LANES], w[LANES];
+        int32_t k[LANES];
+        memcpy(k, &knot, sizeof k);
+        for (int l = 0; l < LANES; l++) {
+            lo[l] = icdf[k[l]];
+            hi[l] = icdf[k[l] + 1];
+        }
+        store(w, load(lo) + (load(hi) - load(lo)) * weight);
+        Py_ssize_t m = n - i < LANES ? n - i : LANES;
+        memcpy(out + i, w, sizeof(float) * m);
     }
 }
 

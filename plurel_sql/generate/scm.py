@@ -46,7 +46,7 @@ from plurel_sql.rng import stream
 from plurel_sql.sampling import draw_choice, draw_float, draw_int
 from plurel_sql.schema.ir import Table
 
-NOISE_QUANTILES = 128  # intervals of the inverse-CDF table used for Beta node noise
+NOISE_QUANTILES = 64  # intervals of the inverse-CDF table used for Beta node noise
 SUB_BLOCK_ROWS = 2048  # rows propagated together (cache-sized), within one RNG block
 
 
@@ -67,7 +67,7 @@ class Node:
     aggregation: str = "sum"
     source: Source | None = None
     decoder: Decoder | None = None
-    noise_icdf: np.ndarray | None = None  # (NOISE_QUANTILES + 1,) Beta quantiles / dim
+    noise: BetaNoise | None = None
 
 
 @dataclass
@@ -156,7 +156,8 @@ class TableSCM:
                     if per_parent is not None:
                         acc.add_rows(per_parent, fk_values[contribution.fk_column][lo:hi])
                 emb = np.empty((rows, d), dtype=np.float32)  # Beta(a, b) / d noise
-                _kernels.beta_noise(emb, node.noise_icdf, noise_seeds[v] + lo)
+                noise = node.noise
+                _kernels.beta_noise(emb, noise.icdf, noise.inv_a, noise.inv_b, noise_seeds[v] + lo)
                 if acc.count:
                     emb += acc.result()
                 values[v] = node.decoder(emb)
@@ -238,13 +239,26 @@ def aggregate(terms: list[np.ndarray], mode: str) -> np.ndarray:
 _NOISE_LEVELS = np.linspace(0.0, 1.0, NOISE_QUANTILES + 1, dtype=np.float32)
 
 
-def _beta_icdf(a: float, b: float, dim: int) -> np.ndarray:
-    """Quantiles of Beta(a, b) / dim at NOISE_QUANTILES + 1 evenly spaced levels.
-    Noise is drawn by linear interpolation in this table (inverse-CDF sampling): one
-    uniform per value instead of two gamma draws, ~10x faster. The quantiles are
-    computed in float32 (3x faster than float64, within 1e-7 of it)."""
+@dataclass
+class BetaNoise:
+    """How the kernels draw a node's Beta(a, b) / dim noise by inverse-CDF sampling:
+    ``icdf`` holds the quantiles at NOISE_QUANTILES + 1 evenly spaced levels. Inside
+    the table a uniform is interpolated linearly; in the first and last intervals
+    the quantile function behaves like u^(1/a) and 1 - (1-u)^(1/b), and is
+    interpolated with those powers, which a linear piece misses badly (a
+    Kolmogorov-Smirnov distance of 0.0017 with 64 levels, against 0.0045 for 128
+    linear levels, for Beta(0.5, 5))."""
+
+    icdf: np.ndarray  # (NOISE_QUANTILES + 1,) float32 quantiles / dim
+    inv_a: float
+    inv_b: float
+
+
+def beta_noise_table(a: float, b: float, dim: int) -> BetaNoise:
+    """The noise table of Beta(a, b) / dim (quantiles by scipy in float32: 3x faster
+    than float64 and within 1e-7 of it)."""
     quantiles = special.betaincinv(np.float32(a), np.float32(b), _NOISE_LEVELS)
-    return (quantiles / np.float32(dim)).astype(np.float32)
+    return BetaNoise((quantiles / np.float32(dim)).astype(np.float32), 1.0 / a, 1.0 / b)
 
 
 def plan_scm(
@@ -284,7 +298,7 @@ def plan_scm(
         else:
             a = draw_float(rng, scm.node_noise_a)
             b = draw_float(rng, scm.node_noise_b)
-            node.noise_icdf = _beta_icdf(a, b, scm.embedding_dim)
+            node.noise = beta_noise_table(a, b, scm.embedding_dim)
         nodes.append(node)
     inner = [node for node in nodes if node.source is None]
     eager = mode == "type_eager"
