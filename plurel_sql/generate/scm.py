@@ -228,14 +228,6 @@ class Accumulator:
         return self._acc
 
 
-def aggregate(terms: list[np.ndarray], mode: str) -> np.ndarray:
-    """Reduce a list of (n, d) terms with the named aggregation."""
-    acc = Accumulator(mode)
-    for term in terms:
-        acc.add(term)
-    return acc.result()
-
-
 _NOISE_LEVELS = np.linspace(0.0, 1.0, NOISE_QUANTILES + 1, dtype=np.float32)
 
 
@@ -378,9 +370,10 @@ def _parent_contribution(
     if not embedded:
         return contribution
     for agg in sorted(aggregations):
-        weight = np.float32(1.0 / count) if agg == "sum" else np.float32(1.0)
-        terms = [np.clip(weight * e, -clamp, clamp) for e in embedded]
-        contribution.reduced[agg] = aggregate(terms, agg)
+        acc = Accumulator(agg)
+        for e in embedded:  # terms are clamped as they are folded in
+            acc.add(e * np.float32(1.0 / count) if agg == "sum" else e, bound=clamp)
+        contribution.reduced[agg] = acc.result()
     return contribution
 
 
