@@ -152,15 +152,26 @@ INLINE vf tanh_(vf x)
     return select_(a < 0.625f, near, far);
 }
 
-/* sin(x + quarter * pi/2). The reduction x - n pi/2 runs in double, which keeps it
- * accurate for every |x| the clamps allow (|x| <= 3e9 after clamping). */
+/* sin(x + quarter * pi/2). The argument is reduced to r = x - n pi/2, |r| <= pi/4, in
+ * float with a three-part pi/2 (Cody-Waite; every product n * part is exact for
+ * |x| <= 8192), or in double for the lanes beyond (up to the 3e9 clamp). The path
+ * depends only on the lane's own |x|. */
 INLINE vf sin_quarter_(vf x, int32_t quarter)
 {
-    vd xd = __builtin_convertvector(clamp_(x, -3.0e9f, 3.0e9f), vd);
-    /* round to nearest by adding and removing 1.5 * 2^52: exact and branch-free */
-    vd nd = (xd * 0.63661977236758134308 + 6755399441055744.0) - 6755399441055744.0;
-    vi n = __builtin_convertvector(nd, vi);
-    vf r = __builtin_convertvector(xd - nd * 1.57079632679489661923, vf);
+    vf q = x * 0.63661977236758134308f;
+    vi n = to_int(q + copysign_(splat(0.5f), q)); /* nearest, halves away from zero */
+    vf nf = to_float(n);
+    vf r = ((x - nf * 1.5703125f) - nf * 4.837512969970703125e-4f) - nf * 7.54978995489188216e-8f;
+    vi big = abs_(x) > 8192.0f;
+    int32_t any_big = 0;
+    for (int l = 0; l < LANES; l++) any_big |= big[l];
+    if (any_big) {
+        vd xd = __builtin_convertvector(clamp_(x, -3.0e9f, 3.0e9f), vd);
+        /* round to nearest by adding and removing 1.5 * 2^52: exact and branch-free */
+        vd nd = (xd * 0.63661977236758134308 + 6755399441055744.0) - 6755399441055744.0;
+        n = (n & ~big) | (__builtin_convertvector(nd, vi) & big);
+        r = select_(big, __builtin_convertvector(xd - nd * 1.57079632679489661923, vf), r);
+    }
     vf z = r * r;
     vf s = splat(-1.9515295891e-4f);
     s = s * z + 8.3321608736e-3f;
