@@ -205,3 +205,41 @@ def test_avx2_and_baseline_builds_are_bit_identical() -> None:
 def test_unknown_kernel_build_is_refused() -> None:
     with pytest.raises(ValueError, match="not available"):
         _kernels.use_kernels("avx512-dreams")
+
+
+def test_malformed_kernel_arguments_raise_instead_of_crashing() -> None:
+    x = np.zeros(4, dtype=np.float32)
+    acc = np.zeros((4, 32), dtype=np.float32)
+    bank = np.zeros(32, dtype=np.float32)
+    params = np.zeros(1, dtype=np.float32)
+    good_meta = np.array([1, 1, 32, 0], dtype=np.int32)
+    _kernels.encode_fold(x, bank, good_meta, params, 1e6, 1e4, 0, 1, acc, acc)
+    with pytest.raises(ValueError, match="meta"):
+        _kernels.encode_fold(x, bank, good_meta[:3], params, 1e6, 1e4, 0, 1, acc, acc)
+    with pytest.raises(ValueError, match="outside its weights"):
+        _kernels.encode_fold(x, bank[:31], good_meta, params, 1e6, 1e4, 0, 1, acc, acc)
+    with pytest.raises(ValueError, match="accumulator"):
+        _kernels.encode_fold(x, bank, good_meta, params, 1e6, 1e4, 0, 1, acc[:3], acc[:3])
+    with pytest.raises(ValueError, match="aggregation"):
+        _kernels.encode_fold(x, bank, good_meta, params, 1e6, 1e4, 9, 1, acc, acc)
+    with pytest.raises(TypeError, match="float32"):
+        _kernels.encode_fold(
+            x.astype(np.float64), bank, good_meta, params, 1e6, 1e4, 0, 1, acc, acc
+        )
+    with pytest.raises(ValueError, match="activation code"):
+        _kernels.activate(99, x, params)
+    with pytest.raises(ValueError, match="random_sines"):
+        _kernels.activate(
+            _kernels.ACTIVATIONS.index("random_sines"), x, np.array([5.0], np.float32)
+        )
+    with pytest.raises(ValueError, match="out of range"):
+        shapes = np.array([[4, 4]], dtype=np.int32)
+        _kernels.fill_bank(
+            np.zeros(15, np.float32),
+            np.zeros(1, np.int64),
+            shapes,
+            np.zeros(1, np.int32),
+            np.ones(1, np.float32),
+            np.ones(1, np.float32),
+            1,
+        )

@@ -45,116 +45,117 @@ static const KernelTable *available(void)
 
 /* ----------------------------------------------------- Python buffer glue */
 
-typedef struct {
-    Py_buffer view;
-    int held;
-} Buf;
+/* Every entry point parses its arguments, acquires its buffers (contiguous, of the
+ * expected type), validates sizes, runs a kernel without the GIL and releases the
+ * buffers through ``done``. */
 
-static int get_buf(PyObject *obj, Buf *b, const char *name, char kind, int writable)
+#define MAX_BUFS 6
+
+typedef struct {
+    Py_buffer view[MAX_BUFS];
+    int count;
+} Bufs;
+
+/* Acquire ``obj`` as buffer number bufs->count: kind 'f' float32, 'i' int32, 'q' int64. */
+static void *take(Bufs *bufs, PyObject *obj, const char *name, char kind, int writable)
 {
+    Py_buffer *view = &bufs->view[bufs->count];
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, &b->view, flags) < 0) return -1;
-    b->held = 1;
-    const char *fmt = b->view.format ? b->view.format : "B";
+    if (PyObject_GetBuffer(obj, view, flags) < 0) return NULL;
+    bufs->count++;
+    const char *fmt = view->format ? view->format : "B";
     if (*fmt == '<' || *fmt == '=' || *fmt == '@') fmt++;
-    int ok = (kind == 'f' && fmt[0] == 'f' && b->view.itemsize == 4) ||
-             (kind == 'i' && b->view.itemsize == 4 && (fmt[0] == 'i' || fmt[0] == 'l')) ||
-             (kind == 'q' && b->view.itemsize == 8 && (fmt[0] == 'q' || fmt[0] == 'l'));
+    int ok = (kind == 'f' && fmt[0] == 'f' && view->itemsize == 4) ||
+             (kind == 'i' && view->itemsize == 4 && (fmt[0] == 'i' || fmt[0] == 'l')) ||
+             (kind == 'q' && view->itemsize == 8 && (fmt[0] == 'q' || fmt[0] == 'l'));
     if (!ok) {
         PyErr_Format(PyExc_TypeError, "%s: expected a contiguous %s array", name,
                      kind == 'f' ? "float32" : (kind == 'i' ? "int32" : "int64"));
-        return -1;
+        return NULL;
     }
+    return view->buf ? view->buf : (void *)view; /* never NULL on success */
+}
+
+/* number of items in buffer i */
+static Py_ssize_t items(const Bufs *bufs, int i) { return bufs->view[i].len / bufs->view[i].itemsize; }
+
+static PyObject *done(Bufs *bufs, int ok)
+{
+    for (int i = 0; i < bufs->count; i++) PyBuffer_Release(&bufs->view[i]);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
+}
+
+static int fail(PyObject *type, const char *message)
+{
+    PyErr_SetString(type, message);
     return 0;
 }
 
-static void release(Buf *bufs, int count)
+/* An MLP from its buffers weights, meta, params (numbers w, w + 1, w + 2), for
+ * ``x_items`` input floats: sets *m and *rows; 0 (with an exception) if malformed. */
+static int mlp_view(const Bufs *bufs, int w, float clamp, Py_ssize_t x_items, MLPView *m,
+                    Py_ssize_t *rows)
 {
-    for (int i = 0; i < count; i++)
-        if (bufs[i].held) PyBuffer_Release(&bufs[i].view);
-}
-
-static Py_ssize_t count_of(const Buf *b) { return b->view.len / b->view.itemsize; }
-
-/* bufs[0..2] = weights, meta, params */
-static int mlp_view(Buf *bufs, float clamp, MLPView *m)
-{
-    const int32_t *meta = bufs[1].view.buf;
-    Py_ssize_t n = count_of(&bufs[1]);
-    if (n < 1 || meta[0] < 1 || n != 4 * (Py_ssize_t)meta[0]) {
-        PyErr_SetString(PyExc_ValueError, "malformed MLP meta array");
-        return -1;
-    }
+    const int32_t *meta = bufs->view[w + 1].buf;
+    Py_ssize_t n = items(bufs, w + 1), weights = items(bufs, w);
+    if (n < 1 || meta[0] < 1 || n != 4 * (Py_ssize_t)meta[0])
+        return fail(PyExc_ValueError, "malformed MLP meta array");
     m->layers = meta[0];
     m->dims = meta + 1;
     m->acts = m->dims + m->layers + 1;
     m->offsets = m->acts + m->layers - 1;
     m->matrices = m->offsets + m->layers - 1;
-    m->weights = bufs[0].view.buf;
-    m->params = bufs[2].view.buf;
+    m->weights = bufs->view[w].buf;
+    m->params = bufs->view[w + 2].buf;
     m->clamp = clamp;
     m->max_dim = 0;
     for (int l = 0; l <= m->layers; l++) {
-        if (m->dims[l] < 1) {
-            PyErr_SetString(PyExc_ValueError, "MLP dimensions must be positive");
-            return -1;
-        }
+        if (m->dims[l] < 1) return fail(PyExc_ValueError, "MLP dimensions must be positive");
         if (m->dims[l] > m->max_dim) m->max_dim = m->dims[l];
-        if (l < m->layers && (m->matrices[l] < 0 || (Py_ssize_t)m->matrices[l] +
-                                                         (Py_ssize_t)m->dims[l] * m->dims[l + 1] >
-                                                     count_of(&bufs[0]))) {
-            PyErr_SetString(PyExc_ValueError, "MLP matrix outside its weights array");
-            return -1;
-        }
+        if (l < m->layers &&
+            (m->matrices[l] < 0 ||
+             (Py_ssize_t)m->matrices[l] + (Py_ssize_t)m->dims[l] * m->dims[l + 1] > weights))
+            return fail(PyExc_ValueError, "MLP matrix outside its weights array");
     }
     for (int l = 0; l < m->layers - 1; l++)
         if (m->acts[l] < 0 || m->acts[l] >= NUM_ACTIVATIONS || m->offsets[l] < 0 ||
-            m->offsets[l] >= count_of(&bufs[2])) {
-            PyErr_SetString(PyExc_ValueError, "MLP activation code or offset out of range");
-            return -1;
-        }
-    return 0;
+            m->offsets[l] >= items(bufs, w + 2))
+            return fail(PyExc_ValueError, "MLP activation code or offset out of range");
+    *rows = x_items / m->dims[0];
+    if (*rows * m->dims[0] != x_items)
+        return fail(PyExc_ValueError, "input size does not match the MLP");
+    return 1;
 }
 
-/* acc/aux buffers must hold rows x width floats */
-static int check_acc(Buf *acc, Buf *aux, Py_ssize_t size, int mode)
+/* the aggregation code is known and the aggregate (buffers a, a + 1) holds ``size`` floats */
+static int check_aggregate(const Bufs *bufs, int a, Py_ssize_t size, int mode)
 {
-    if (mode < AGG_SUM || mode > AGG_LOGSUMEXP) {
-        PyErr_SetString(PyExc_ValueError, "unknown aggregation code");
-        return -1;
-    }
-    if (count_of(acc) != size || count_of(aux) != size) {
-        PyErr_SetString(PyExc_ValueError, "accumulator size does not match the terms");
-        return -1;
-    }
-    return 0;
+    if (mode < AGG_SUM || mode > AGG_LOGSUMEXP)
+        return fail(PyExc_ValueError, "unknown aggregation code");
+    if (items(bufs, a) != size || items(bufs, a + 1) != size)
+        return fail(PyExc_ValueError, "accumulator size does not match the terms");
+    return 1;
 }
 
 static PyObject *py_activate(PyObject *self, PyObject *args)
 {
     int code;
-    PyObject *x_obj, *p_obj;
-    Buf b[2] = {0};
-    if (!PyArg_ParseTuple(args, "iOO", &code, &x_obj, &p_obj)) return NULL;
-    if (code < 0 || code >= NUM_ACTIVATIONS) {
-        PyErr_SetString(PyExc_ValueError, "unknown activation code");
-        return NULL;
-    }
-    if (get_buf(x_obj, &b[0], "x", 'f', 1) < 0 || get_buf(p_obj, &b[1], "params", 'f', 0) < 0)
-        goto fail;
-    if (code == RANDOM_SINES &&
-        (count_of(&b[1]) < 1 || count_of(&b[1]) < 1 + 3 * (Py_ssize_t)((float *)b[1].view.buf)[0])) {
-        PyErr_SetString(PyExc_ValueError, "random_sines needs [count, 3 x count values]");
-        goto fail;
-    }
+    PyObject *o[2];
+    Bufs b = {.count = 0};
+    if (!PyArg_ParseTuple(args, "iOO", &code, &o[0], &o[1])) return NULL;
+    float *x = take(&b, o[0], "x", 'f', 1);
+    const float *params = x ? take(&b, o[1], "params", 'f', 0) : NULL;
+    if (!params) return done(&b, 0);
+    if (code < 0 || code >= NUM_ACTIVATIONS)
+        return done(&b, fail(PyExc_ValueError, "unknown activation code"));
+    if (code == RANDOM_SINES && items(&b, 1) < 1 + 3 * (Py_ssize_t)params[0])
+        return done(&b, fail(PyExc_ValueError, "random_sines needs [count, 3 x count values]"));
+    Py_ssize_t n = items(&b, 0);
     Py_BEGIN_ALLOW_THREADS
-    K->activate(code, b[0].view.buf, count_of(&b[0]), b[1].view.buf);
+    K->activate(code, x, n, params);
     Py_END_ALLOW_THREADS
-    release(b, 2);
-    Py_RETURN_NONE;
-fail:
-    release(b, 2);
-    return NULL;
+    return done(&b, 1);
 }
 
 /* mlp_forward(x, out, weights, meta, params, clamp): out = MLP(x) */
@@ -162,34 +163,24 @@ static PyObject *py_mlp_forward(PyObject *self, PyObject *args)
 {
     PyObject *o[5];
     float clamp;
-    Buf b[5] = {0};
+    Bufs b = {.count = 0};
     MLPView m;
+    Py_ssize_t rows;
     if (!PyArg_ParseTuple(args, "OOOOOf", &o[0], &o[1], &o[2], &o[3], &o[4], &clamp))
         return NULL;
-    if (get_buf(o[0], &b[0], "x", 'f', 0) < 0 || get_buf(o[1], &b[1], "out", 'f', 1) < 0 ||
-        get_buf(o[2], &b[2], "weights", 'f', 0) < 0 || get_buf(o[3], &b[3], "meta", 'i', 0) < 0 ||
-        get_buf(o[4], &b[4], "params", 'f', 0) < 0 || mlp_view(b + 2, clamp, &m) < 0)
-        goto fail;
-    int din = m.dims[0], dout = m.dims[m.layers];
-    Py_ssize_t rows = count_of(&b[0]) / din;
-    if (rows * din != count_of(&b[0]) || rows * dout != count_of(&b[1])) {
-        PyErr_SetString(PyExc_ValueError, "x / out sizes do not match the MLP");
-        goto fail;
-    }
+    if (!take(&b, o[0], "x", 'f', 0) || !take(&b, o[1], "out", 'f', 1) ||
+        !take(&b, o[2], "weights", 'f', 0) || !take(&b, o[3], "meta", 'i', 0) ||
+        !take(&b, o[4], "params", 'f', 0) || !mlp_view(&b, 2, clamp, items(&b, 0), &m, &rows))
+        return done(&b, 0);
+    if (rows * m.dims[m.layers] != items(&b, 1))
+        return done(&b, fail(PyExc_ValueError, "out size does not match the MLP"));
     float *scratch = PyMem_Malloc(sizeof(float) * 2 * TILE * m.max_dim);
-    if (!scratch) {
-        PyErr_NoMemory();
-        goto fail;
-    }
+    if (!scratch) return PyErr_NoMemory(), done(&b, 0);
     Py_BEGIN_ALLOW_THREADS
-    K->mlp_forward(&m, b[0].view.buf, rows, b[1].view.buf, scratch);
+    K->mlp_forward(&m, b.view[0].buf, rows, b.view[1].buf, scratch);
     Py_END_ALLOW_THREADS
     PyMem_Free(scratch);
-    release(b, 5);
-    Py_RETURN_NONE;
-fail:
-    release(b, 5);
-    return NULL;
+    return done(&b, 1);
 }
 
 /* encode_fold(x, weights, meta, params, clamp, bound, mode, first, acc, aux):
@@ -199,80 +190,53 @@ static PyObject *py_encode_fold(PyObject *self, PyObject *args)
     PyObject *o[6];
     float clamp, bound;
     int mode, first;
-    Buf b[6] = {0};
+    Bufs b = {.count = 0};
     MLPView m;
+    Py_ssize_t rows;
     if (!PyArg_ParseTuple(args, "OOOOffiiOO", &o[0], &o[1], &o[2], &o[3], &clamp, &bound, &mode,
                           &first, &o[4], &o[5]))
         return NULL;
-    if (get_buf(o[0], &b[0], "x", 'f', 0) < 0 || get_buf(o[1], &b[1], "weights", 'f', 0) < 0 ||
-        get_buf(o[2], &b[2], "meta", 'i', 0) < 0 || get_buf(o[3], &b[3], "params", 'f', 0) < 0 ||
-        get_buf(o[4], &b[4], "acc", 'f', 1) < 0 || get_buf(o[5], &b[5], "aux", 'f', 1) < 0 ||
-        mlp_view(b + 1, clamp, &m) < 0)
-        goto fail;
-    int din = m.dims[0], dout = m.dims[m.layers];
-    Py_ssize_t rows = count_of(&b[0]) / din;
-    if (rows * din != count_of(&b[0])) {
-        PyErr_SetString(PyExc_ValueError, "x size does not match the MLP");
-        goto fail;
-    }
-    if (check_acc(&b[4], &b[5], rows * dout, mode) < 0) goto fail;
+    if (!take(&b, o[0], "x", 'f', 0) || !take(&b, o[1], "weights", 'f', 0) ||
+        !take(&b, o[2], "meta", 'i', 0) || !take(&b, o[3], "params", 'f', 0) ||
+        !take(&b, o[4], "acc", 'f', 1) || !take(&b, o[5], "aux", 'f', 1) ||
+        !mlp_view(&b, 1, clamp, items(&b, 0), &m, &rows) ||
+        !check_aggregate(&b, 4, rows * m.dims[m.layers], mode))
+        return done(&b, 0);
     float *scratch = PyMem_Malloc(sizeof(float) * 2 * TILE * m.max_dim);
-    if (!scratch) {
-        PyErr_NoMemory();
-        goto fail;
-    }
+    if (!scratch) return PyErr_NoMemory(), done(&b, 0);
     Py_BEGIN_ALLOW_THREADS
-    K->encode_fold(&m, b[0].view.buf, rows, bound, mode, first, b[4].view.buf, b[5].view.buf,
+    K->encode_fold(&m, b.view[0].buf, rows, bound, mode, first, b.view[4].buf, b.view[5].buf,
                    scratch);
     Py_END_ALLOW_THREADS
     PyMem_Free(scratch);
-    release(b, 6);
-    Py_RETURN_NONE;
-fail:
-    release(b, 6);
-    return NULL;
+    return done(&b, 1);
 }
 
 /* gather_fold(table, index, bound, mode, first, acc, aux): fold clip(table[index])
- * (a lookup of rows of a (k x width) table) into the aggregate. */
+ * (rows of a 2-d (k x width) table) into the aggregate. */
 static PyObject *py_gather_fold(PyObject *self, PyObject *args)
 {
     PyObject *o[4];
     float bound;
     int mode, first;
-    Buf b[4] = {0};
+    Bufs b = {.count = 0};
     if (!PyArg_ParseTuple(args, "OOfiiOO", &o[0], &o[1], &bound, &mode, &first, &o[2], &o[3]))
         return NULL;
-    if (get_buf(o[0], &b[0], "table", 'f', 0) < 0 || get_buf(o[1], &b[1], "index", 'q', 0) < 0 ||
-        get_buf(o[2], &b[2], "acc", 'f', 1) < 0 || get_buf(o[3], &b[3], "aux", 'f', 1) < 0)
-        goto fail;
-    Py_ssize_t rows = count_of(&b[1]);
-    if (rows == 0 || b[0].view.ndim != 2) {
-        if (rows == 0) {
-            release(b, 4);
-            Py_RETURN_NONE;
-        }
-        PyErr_SetString(PyExc_ValueError, "table must be 2-d");
-        goto fail;
-    }
-    Py_ssize_t k = b[0].view.shape[0], width = b[0].view.shape[1];
-    if (check_acc(&b[2], &b[3], rows * width, mode) < 0) goto fail;
-    const int64_t *index = b[1].view.buf;
+    if (!take(&b, o[0], "table", 'f', 0) || !take(&b, o[1], "index", 'q', 0) ||
+        !take(&b, o[2], "acc", 'f', 1) || !take(&b, o[3], "aux", 'f', 1))
+        return done(&b, 0);
+    Py_ssize_t rows = items(&b, 1);
+    if (b.view[0].ndim != 2) return done(&b, fail(PyExc_ValueError, "table must be 2-d"));
+    Py_ssize_t k = b.view[0].shape[0], width = b.view[0].shape[1];
+    if (!check_aggregate(&b, 2, rows * width, mode)) return done(&b, 0);
+    const int64_t *index = b.view[1].buf;
     for (Py_ssize_t r = 0; r < rows; r++)
-        if (index[r] < 0 || index[r] >= k) {
-            PyErr_SetString(PyExc_IndexError, "lookup index out of range");
-            goto fail;
-        }
-    const float *table = b[0].view.buf;
-    float *acc = b[2].view.buf, *aux = b[3].view.buf;
+        if (index[r] < 0 || index[r] >= k)
+            return done(&b, fail(PyExc_IndexError, "lookup index out of range"));
     Py_BEGIN_ALLOW_THREADS
-    K->gather(mode, first, bound, table, width, index, rows, acc, aux);
+    K->gather(mode, first, bound, b.view[0].buf, width, index, rows, b.view[2].buf, b.view[3].buf);
     Py_END_ALLOW_THREADS
-    release(b, 4);
-    Py_RETURN_NONE;
-fail:
-    release(b, 4);
-    return NULL;
+    return done(&b, 1);
 }
 
 /* term_fold(term, bound, mode, first, acc, aux): fold clip(term) into the aggregate. */
@@ -281,18 +245,14 @@ static PyObject *py_term_fold(PyObject *self, PyObject *args)
     PyObject *o[3];
     float bound;
     int mode, first;
-    Buf b[3] = {0};
+    Bufs b = {.count = 0};
     if (!PyArg_ParseTuple(args, "OfiiOO", &o[0], &bound, &mode, &first, &o[1], &o[2]))
         return NULL;
-    if (get_buf(o[0], &b[0], "term", 'f', 0) < 0 || get_buf(o[1], &b[1], "acc", 'f', 1) < 0 ||
-        get_buf(o[2], &b[2], "aux", 'f', 1) < 0 || check_acc(&b[1], &b[2], count_of(&b[0]), mode) < 0)
-        goto fail;
-    K->fold(mode, first, bound, b[0].view.buf, b[1].view.buf, b[2].view.buf, count_of(&b[0]));
-    release(b, 3);
-    Py_RETURN_NONE;
-fail:
-    release(b, 3);
-    return NULL;
+    if (!take(&b, o[0], "term", 'f', 0) || !take(&b, o[1], "acc", 'f', 1) ||
+        !take(&b, o[2], "aux", 'f', 1) || !check_aggregate(&b, 1, items(&b, 0), mode))
+        return done(&b, 0);
+    K->fold(mode, first, bound, b.view[0].buf, b.view[1].buf, b.view[2].buf, items(&b, 0));
+    return done(&b, 1);
 }
 
 /* fold_result(mode, acc, aux): turn the running aggregate into its value, in acc
@@ -301,17 +261,13 @@ static PyObject *py_fold_result(PyObject *self, PyObject *args)
 {
     PyObject *o[2];
     int mode;
-    Buf b[2] = {0};
+    Bufs b = {.count = 0};
     if (!PyArg_ParseTuple(args, "iOO", &mode, &o[0], &o[1])) return NULL;
-    if (get_buf(o[0], &b[0], "acc", 'f', 1) < 0 || get_buf(o[1], &b[1], "aux", 'f', 0) < 0 ||
-        check_acc(&b[0], &b[1], count_of(&b[0]), mode) < 0)
-        goto fail;
-    K->finish(mode, b[0].view.buf, b[1].view.buf, count_of(&b[0]));
-    release(b, 2);
-    Py_RETURN_NONE;
-fail:
-    release(b, 2);
-    return NULL;
+    if (!take(&b, o[0], "acc", 'f', 1) || !take(&b, o[1], "aux", 'f', 0) ||
+        !check_aggregate(&b, 0, items(&b, 0), mode))
+        return done(&b, 0);
+    K->finish(mode, b.view[0].buf, b.view[1].buf, items(&b, 0));
+    return done(&b, 1);
 }
 
 /* beta_noise(out, icdf, inv_a, inv_b, seed): out = Beta(a, b) node noise drawn through
@@ -321,23 +277,15 @@ static PyObject *py_beta_noise(PyObject *self, PyObject *args)
     PyObject *o[2];
     unsigned long long seed;
     float inv_a, inv_b;
-    Buf b[2] = {0};
+    Bufs b = {.count = 0};
     if (!PyArg_ParseTuple(args, "OOffK", &o[0], &o[1], &inv_a, &inv_b, &seed)) return NULL;
-    if (get_buf(o[0], &b[0], "out", 'f', 1) < 0 || get_buf(o[1], &b[1], "icdf", 'f', 0) < 0)
-        goto fail;
-    if (count_of(&b[1]) < 2) {
-        PyErr_SetString(PyExc_ValueError, "icdf needs at least 2 quantiles");
-        goto fail;
-    }
+    if (!take(&b, o[0], "out", 'f', 1) || !take(&b, o[1], "icdf", 'f', 0)) return done(&b, 0);
+    if (items(&b, 1) < 2) return done(&b, fail(PyExc_ValueError, "icdf needs 2 or more quantiles"));
     Py_BEGIN_ALLOW_THREADS
-    K->beta_noise(b[0].view.buf, count_of(&b[0]), b[1].view.buf, (int)count_of(&b[1]) - 1, inv_a,
-                  inv_b, (uint64_t)seed);
+    K->beta_noise(b.view[0].buf, items(&b, 0), b.view[1].buf, (int)items(&b, 1) - 1, inv_a, inv_b,
+                  (uint64_t)seed);
     Py_END_ALLOW_THREADS
-    release(b, 2);
-    Py_RETURN_NONE;
-fail:
-    release(b, 2);
-    return NULL;
+    return done(&b, 1);
 }
 
 /* fill_bank(bank, offsets, shapes, inits, densities, factors, seed): draw every matrix
@@ -346,47 +294,35 @@ static PyObject *py_fill_bank(PyObject *self, PyObject *args)
 {
     PyObject *o[6];
     unsigned long long seed;
-    Buf b[6] = {0};
+    Bufs b = {.count = 0};
     if (!PyArg_ParseTuple(args, "OOOOOOK", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &seed))
         return NULL;
-    if (get_buf(o[0], &b[0], "bank", 'f', 1) < 0 || get_buf(o[1], &b[1], "offsets", 'q', 0) < 0 ||
-        get_buf(o[2], &b[2], "shapes", 'i', 0) < 0 || get_buf(o[3], &b[3], "inits", 'i', 0) < 0 ||
-        get_buf(o[4], &b[4], "densities", 'f', 0) < 0 ||
-        get_buf(o[5], &b[5], "factors", 'f', 0) < 0)
-        goto fail;
-    Py_ssize_t count = count_of(&b[1]);
-    if (count_of(&b[2]) != 2 * count || count_of(&b[3]) != count || count_of(&b[4]) != count ||
-        count_of(&b[5]) != count) {
-        PyErr_SetString(PyExc_ValueError, "one offset, shape, init, density, factor per matrix");
-        goto fail;
-    }
-    const int64_t *offsets = b[1].view.buf;
-    const int32_t *shapes = b[2].view.buf, *inits = b[3].view.buf;
+    if (!take(&b, o[0], "bank", 'f', 1) || !take(&b, o[1], "offsets", 'q', 0) ||
+        !take(&b, o[2], "shapes", 'i', 0) || !take(&b, o[3], "inits", 'i', 0) ||
+        !take(&b, o[4], "densities", 'f', 0) || !take(&b, o[5], "factors", 'f', 0))
+        return done(&b, 0);
+    Py_ssize_t count = items(&b, 1);
+    if (items(&b, 2) != 2 * count || items(&b, 3) != count || items(&b, 4) != count ||
+        items(&b, 5) != count)
+        return done(&b, fail(PyExc_ValueError, "one offset, shape, init, density, factor per matrix"));
+    const int64_t *offsets = b.view[1].buf;
+    const int32_t *shapes = b.view[2].buf, *inits = b.view[3].buf;
     int32_t max_rows = 1;
     for (Py_ssize_t i = 0; i < count; i++) {
         int32_t rows = shapes[2 * i], cols = shapes[2 * i + 1];
         if (rows < 1 || cols < 1 || inits[i] < 0 || inits[i] > 5 || offsets[i] < 0 ||
-            offsets[i] + (int64_t)rows * cols > count_of(&b[0])) {
-            PyErr_SetString(PyExc_ValueError, "matrix shape, initializer or offset out of range");
-            goto fail;
-        }
+            offsets[i] + (int64_t)rows * cols > items(&b, 0))
+            return done(&b, fail(PyExc_ValueError, "matrix shape, initializer or offset out of range"));
         max_rows = rows > max_rows ? rows : max_rows;
     }
     int32_t *scratch = PyMem_Malloc(sizeof(int32_t) * max_rows);
-    if (!scratch) {
-        PyErr_NoMemory();
-        goto fail;
-    }
+    if (!scratch) return PyErr_NoMemory(), done(&b, 0);
     Py_BEGIN_ALLOW_THREADS
-    K->fill_bank(b[0].view.buf, offsets, shapes, inits, b[4].view.buf, b[5].view.buf, count,
+    K->fill_bank(b.view[0].buf, offsets, shapes, inits, b.view[4].buf, b.view[5].buf, count,
                  (uint64_t)seed, scratch);
     Py_END_ALLOW_THREADS
     PyMem_Free(scratch);
-    release(b, 6);
-    Py_RETURN_NONE;
-fail:
-    release(b, 6);
-    return NULL;
+    return done(&b, 1);
 }
 
 /* use_kernels(name): "avx2" (if the CPU has it) or "baseline"; returns the previous */
