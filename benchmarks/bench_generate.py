@@ -3,6 +3,7 @@
     python benchmarks/bench_generate.py default --seeds 0-9
     python benchmarks/bench_generate.py large --seeds 0-2
     python benchmarks/bench_generate.py stream10m --seeds 6
+    python benchmarks/bench_generate.py default --seeds 0-29 --versus OLD_CHECKOUT
 
 Every seed runs in a fresh child process pinned to CPU 0 with single-threaded BLAS,
 so each line's peak RSS (ru_maxrss of that process) and time are its own. Batches are
@@ -96,6 +97,54 @@ def parse_seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        **(extra or {}),
+    }
+
+
+def run_child(config: str, seed: int, cpu: int, checkout: str | None = None) -> dict:
+    """One seed in a fresh process pinned to ``cpu``; with ``checkout``, the
+    plurel_sql of that directory (put first on PYTHONPATH) and its copy of this script."""
+    script = os.path.join(checkout, "benchmarks", "bench_generate.py") if checkout else __file__
+    cmd = [
+        "taskset",
+        "-c",
+        str(cpu),
+        sys.executable,
+        script,
+        config,
+        "--seeds",
+        str(seed),
+        "--child",
+    ]
+    env = child_env({"PYTHONPATH": os.path.abspath(checkout)} if checkout else None)
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def compare(config: str, seeds: list[int], cpu: int, other: str) -> None:
+    """Each seed with ``other`` then with this checkout, so drifts of the machine's
+    speed hit both alike; prints both medians."""
+    results: dict[str, list[dict]] = {other: [], "this checkout": []}
+    for seed in seeds:
+        results[other].append(run_child(config, seed, cpu, other))
+        results["this checkout"].append(run_child(config, seed, cpu))
+        print(
+            f"seed {seed}: {results[other][-1]['cells_per_s']:>9} vs "
+            f"{results['this checkout'][-1]['cells_per_s']:>9} cells/s",
+            flush=True,
+        )
+    for name, rows in results.items():
+        cells_per_s = statistics.median(r["cells_per_s"] for r in rows)
+        seconds = statistics.median(r["seconds"] for r in rows)
+        print(f"{name}: median {cells_per_s:,.0f} cells/s, {seconds:.2f} s per database")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", choices=sorted(CONFIGS))
@@ -103,16 +152,19 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help="append JSON lines here")
     parser.add_argument("--cpu", type=int, default=0, help="CPU to pin the children to")
+    parser.add_argument(
+        "--versus",
+        metavar="DIR",
+        help="another checkout (e.g. a git worktree of an older commit): run each seed "
+        "with it and with this one, alternately, and compare the medians",
+    )
     args = parser.parse_args()
     if args.child:
         print(json.dumps(run_one(args.config, parse_seeds(args.seeds)[0])))
         return
-    env = {
-        **os.environ,
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
+    if args.versus:
+        compare(args.config, parse_seeds(args.seeds), args.cpu, args.versus)
+        return
     results = []
     header = (
         f"{'seed':>4} {'tables':>6} {'rows':>10} {'cells':>11} {'s':>8} {'cpu s':>8} "
@@ -121,19 +173,7 @@ def main() -> None:
     print(f"config={args.config}  (one core: taskset -c {args.cpu}, single-threaded BLAS)")
     print(header)
     for seed in parse_seeds(args.seeds):
-        cmd = [
-            "taskset",
-            "-c",
-            str(args.cpu),
-            sys.executable,
-            __file__,
-            args.config,
-            "--seeds",
-            str(seed),
-            "--child",
-        ]
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-        r = json.loads(out.strip().splitlines()[-1])
+        r = run_child(args.config, seed, args.cpu)
         results.append(r)
         print(
             f"{seed:>4} {r['tables']:>6} {r['rows']:>10} {r['cells']:>11} {r['seconds']:>8.2f} "
