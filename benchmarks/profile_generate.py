@@ -2,9 +2,8 @@
 
     python benchmarks/profile_generate.py --seeds 0,1,4,7,9
 
-Wraps the generator's stage functions with timers (in this process, one core,
-single-threaded BLAS) and prints each one's share of the total. Nested entries
-(``plan: ...`` inside ``plan``, ``compute: ...`` inside ``compute``) include their
+Wraps the generator's stage functions with timers (in this process) and prints
+each one's share of the total. Nested entries (``plan: ...`` inside ``plan``, ``compute: ...`` inside ``compute``) include their
 Python call overhead; what a parent has beyond its children is its own Python work,
 node noise, sources and aggregation finishing.
 """
@@ -15,8 +14,6 @@ import argparse
 import collections
 import time
 from collections.abc import Callable
-
-from threadpoolctl import threadpool_limits
 
 import plurel_sql.generate.mlp as mlp
 import plurel_sql.generate.scm as scm
@@ -54,12 +51,11 @@ def main() -> None:
     timed(scm.Accumulator, "add_rows", "compute: lookups + fold")
     timed(mlp.NumericDecoder, "__call__", "compute: numeric decoders")
     timed(mlp.CategoricalDecoder, "__call__", "compute: categorical decoders")
-    with threadpool_limits(1):
-        for seed in (int(s) for s in args.seeds.split(",")):
-            start = time.perf_counter()
-            for _ in stream.DatabaseGenerator(Config(), seed).batches():
-                pass
-            TIMES["total"] += time.perf_counter() - start
+    for seed in (int(s) for s in args.seeds.split(",")):
+        start = time.perf_counter()
+        for _ in stream.DatabaseGenerator(Config(), seed).batches():
+            pass
+        TIMES["total"] += time.perf_counter() - start
     total = TIMES["total"]
     for label, seconds in sorted(TIMES.items(), key=lambda kv: -kv[1]):
         print(f"{label:40s} {seconds:7.2f} s {100 * seconds / total:5.1f} %")

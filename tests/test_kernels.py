@@ -243,3 +243,16 @@ def test_malformed_kernel_arguments_raise_instead_of_crashing() -> None:
             np.ones(1, np.float32),
             1,
         )
+
+
+@pytest.mark.parametrize("d", [32, 7])
+def test_argmax_similarity_matches_numpy(d: int) -> None:
+    rng = np.random.default_rng(13)
+    emb = rng.normal(0, 1, (500, d)).astype(np.float32)
+    table = rng.normal(0, 1, (6, d)).astype(np.float32)
+    out = np.empty(500, dtype=np.int64)
+    _kernels.argmax_similarity(emb, table, out)
+    np.testing.assert_array_equal(out, np.argmax(emb.astype(float) @ table.T.astype(float), 1))
+    tie = np.zeros((1, d), dtype=np.float32)
+    _kernels.argmax_similarity(tie, table, out[:1])
+    assert out[0] == 0  # ties go to the first category, like numpy's argmax

@@ -325,6 +325,27 @@ static PyObject *py_fill_bank(PyObject *self, PyObject *args)
     return done(&b, 1);
 }
 
+/* argmax_similarity(emb, table, out): out[r] = the first c maximizing <emb[r], table[c]>
+ * (emb rows x d, table k x d, both 2-d; out int64) */
+static PyObject *py_argmax_similarity(PyObject *self, PyObject *args)
+{
+    PyObject *o[3];
+    Bufs b = {.count = 0};
+    if (!PyArg_ParseTuple(args, "OOO", &o[0], &o[1], &o[2])) return NULL;
+    if (!take(&b, o[0], "emb", 'f', 0) || !take(&b, o[1], "table", 'f', 0) ||
+        !take(&b, o[2], "out", 'q', 1))
+        return done(&b, 0);
+    if (b.view[0].ndim != 2 || b.view[1].ndim != 2 || b.view[0].shape[1] != b.view[1].shape[1] ||
+        b.view[1].shape[0] < 1 || items(&b, 2) != b.view[0].shape[0])
+        return done(&b, fail(PyExc_ValueError, "need emb (rows x d), table (k x d), out (rows)"));
+    Py_ssize_t rows = b.view[0].shape[0];
+    int d = (int)b.view[0].shape[1], k = (int)b.view[1].shape[0];
+    Py_BEGIN_ALLOW_THREADS
+    K->argmax_similarity(b.view[0].buf, rows, d, b.view[1].buf, k, b.view[2].buf);
+    Py_END_ALLOW_THREADS
+    return done(&b, 1);
+}
+
 /* use_kernels(name): "avx2" (if the CPU has it) or "baseline"; returns the previous */
 static PyObject *py_use_kernels(PyObject *self, PyObject *args)
 {
@@ -343,6 +364,8 @@ static PyObject *py_use_kernels(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef methods[] = {
+    {"argmax_similarity", py_argmax_similarity, METH_VARARGS,
+     "argmax_similarity(emb, table, out): out = index of the most similar table row"},
     {"fill_bank", py_fill_bank, METH_VARARGS,
      "fill_bank(bank, offsets, shapes, inits, densities, factors, seed): draw matrices"},
     {"use_kernels", py_use_kernels, METH_VARARGS,

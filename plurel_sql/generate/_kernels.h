@@ -51,6 +51,8 @@ typedef struct {
     void (*fill_bank)(float *bank, const int64_t *offsets, const int32_t *shapes,
                       const int32_t *inits, const float *densities, const float *factors,
                       Py_ssize_t count, uint64_t seed, int32_t *scratch);
+    void (*argmax_similarity)(const float *emb, Py_ssize_t rows, int d, const float *table,
+                              int k, int64_t *out);
 } KernelTable;
 
 extern const KernelTable kernels_base;

@@ -687,6 +687,39 @@ static void beta_noise(float *restrict out, Py_ssize_t n, const float *restrict 
     }
 }
 
+/* ------------------------------------------------------------ categories */
+
+/* out[r] = argmax_c <emb[r], table[c]> over the k rows of a (k x d) table: the first
+ * category of highest similarity. Dot products sum lanes of 8 (d % 8 == 0) or
+ * sequentially (other d), then the lanes in order: a fixed order on every build. */
+static void argmax_similarity(const float *restrict emb, Py_ssize_t rows, int d,
+                              const float *restrict table, int k, int64_t *restrict out)
+{
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        const float *e = emb + r * d;
+        float best = 0.0f;
+        int64_t best_c = 0;
+        for (int c = 0; c < k; c++) {
+            const float *t = table + (Py_ssize_t)c * d;
+            float dot = 0.0f;
+            if (d % LANES == 0) {
+                vf acc = splat(0.0f);
+                for (int j = 0; j < d; j += LANES) acc += load(e + j) * load(t + j);
+                float lanes[LANES];
+                store(lanes, acc);
+                for (int l = 0; l < LANES; l++) dot += lanes[l];
+            } else {
+                for (int j = 0; j < d; j++) dot += e[j] * t[j];
+            }
+            if (c == 0 || dot > best) {
+                best = dot;
+                best_c = c;
+            }
+        }
+        out[r] = best_c;
+    }
+}
+
 /* ----------------------------------------------------------- drivers */
 
 static void mlp_forward(const MLPView *m, const float *x, Py_ssize_t rows, float *out,
@@ -713,4 +746,5 @@ static void encode_fold(const MLPView *m, const float *x, Py_ssize_t rows, float
 
 const KernelTable KERNEL_TABLE = {
     KERNEL_NAME, activate, mlp_forward, encode_fold, fold, gather, finish, beta_noise, fill_bank,
+    argmax_similarity,
 };

@@ -283,7 +283,9 @@ class CategoricalDecoder:
     table: np.ndarray  # (k, d)
 
     def __call__(self, emb: np.ndarray) -> np.ndarray:
-        return np.argmax(self.mlp(emb) @ self.table.T, axis=1).astype(np.int64)
+        out = np.empty(len(emb), dtype=np.int64)
+        _kernels.argmax_similarity(self.mlp(emb), self.table, out)
+        return out
 
 
 Decoder = NumericDecoder | CategoricalDecoder

@@ -22,7 +22,6 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
-from threadpoolctl import threadpool_limits
 
 from plurel_sql.config import Config
 from plurel_sql.errors import ConfigError
@@ -122,11 +121,8 @@ class DatabaseGenerator:
     def _generate_raw(
         self, table: Table, parents: dict[str, ParentFeatures], store: ColumnStore
     ) -> TableSCM:
-        # Clamps keep values finite, so overflow warnings are expected noise. BLAS is
-        # held to one thread: the (2048 x 32) @ (32 x 32) products are too small to
-        # gain from threads, and OpenBLAS's spinning threads made them up to 10x
-        # slower whenever another process shared the cores.
-        with np.errstate(all="ignore"), threadpool_limits(1, user_api="blas"):
+        # Clamps keep values finite, so overflow warnings are expected noise.
+        with np.errstate(all="ignore"):
             return self._generate_raw_values(table, parents, store)
 
     def _generate_raw_values(
