@@ -3,9 +3,10 @@
     python benchmarks/profile_generate.py --seeds 0,1,4,7,9
 
 Wraps the generator's stage functions with timers (in this process) and prints
-each one's share of the total. Nested entries (``plan: ...`` inside ``plan``, ``compute: ...`` inside ``compute``) include their
-Python call overhead; what a parent has beyond its children is its own Python work,
-node noise, sources and aggregation finishing.
+each one's share of the total. Nested entries (``plan: ...`` inside ``plan``,
+``compute: ...`` inside ``compute``) include their Python call overhead; what a
+parent has beyond its children is its own Python work, node noise, sources and
+aggregation finishing.
 """
 
 from __future__ import annotations
