@@ -294,6 +294,11 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
             for (int k = 0; k < din; k++) {
                 const float *wk = w + (Py_ssize_t)k * 32;
                 vf w0 = load(wk), w1 = load(wk + 8), w2 = load(wk + 16), w3 = load(wk + 24);
+#ifdef __AVX2__
+                /* keep the weights in registers: otherwise gcc folds each load into both
+                 * rows' multiplies, and the loads, not the arithmetic, set the pace */
+                __asm__("" : "+x"(w0), "+x"(w1), "+x"(w2), "+x"(w3));
+#endif
                 vf u = splat(row[k]), v = splat(row[din + k]);
                 a0 += u * w0;
                 a1 += u * w1;
