@@ -84,25 +84,41 @@ def test_mlp_matches_a_numpy_reference(dims: tuple[int, int]) -> None:
         np.testing.assert_allclose(mlp(x), _reference_mlp(mlp, x), rtol=2e-3, atol=2e-3)
 
 
+def _aggregate_reference(terms: list[np.ndarray], mode: str) -> np.ndarray:
+    """The aggregation of stacked terms in float64."""
+    stacked = np.stack(terms).astype(np.float64)
+    if mode == "logsumexp":
+        return special.logsumexp(stacked, axis=0)
+    return {"sum": stacked.sum, "max": stacked.max, "product": stacked.prod}[mode](0)
+
+
+@pytest.mark.parametrize("mode", AGGREGATIONS)
+def test_streaming_aggregation_matches_stacked(mode: str) -> None:
+    rng = np.random.default_rng(4)
+    terms = [rng.normal(0, 3, (50, 8)).astype(np.float32) for _ in range(7)]
+    acc = Accumulator(mode)
+    for t in terms:
+        acc.add(t)
+    np.testing.assert_allclose(
+        acc.result(), _aggregate_reference(terms, mode), rtol=1e-4, atol=1e-4
+    )
+
+
 @pytest.mark.parametrize("mode", AGGREGATIONS)
 def test_encoded_terms_aggregate_like_the_stacked_reference(mode: str) -> None:
+    from plurel_sql.generate.mlp import NumericEncoder
+
     params = SCMParams()
     mlps = sample_mlps(params, [(1, 32)] * 6, RandomPool(np.random.default_rng(8)))
     x = np.random.default_rng(9).normal(0, 1, 101).astype(np.float32)
     bound = np.float32(3.0)
     acc = Accumulator(mode)
-    from plurel_sql.generate.mlp import NumericEncoder
-
     for mlp in mlps:
         acc.add_encoded(NumericEncoder(mlp), x, bound)
-    terms = np.stack([np.clip(mlp(x[:, None]), -bound, bound) for mlp in mlps]).astype(float)
-    expected = {
-        "sum": terms.sum(0),
-        "max": terms.max(0),
-        "product": terms.prod(0),
-        "logsumexp": special.logsumexp(terms, axis=0),
-    }[mode]
-    np.testing.assert_allclose(acc.result(), expected, rtol=1e-4, atol=1e-4)
+    terms = [np.clip(mlp(x[:, None]), -bound, bound) for mlp in mlps]
+    np.testing.assert_allclose(
+        acc.result(), _aggregate_reference(terms, mode), rtol=1e-4, atol=1e-4
+    )
 
 
 def test_lookup_terms_aggregate_rows_of_the_table() -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import special
 
-from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams, default_config
+from plurel_sql.config import ACTIVATIONS, INITIALIZERS, SCMParams, default_config
 from plurel_sql.generate.activations import make_activation
 from plurel_sql.generate.mlp import sample_matrices, sample_mlps
 from plurel_sql.generate.pool import RandomPool
-from plurel_sql.generate.scm import Accumulator, plan_scm
+from plurel_sql.generate.scm import plan_scm
 from plurel_sql.generate.sources import TimeSeriesSource, sample_source
 from plurel_sql.schema.ir import Column, Table
 
@@ -80,23 +79,6 @@ def test_mlp_masks_layers_and_clamps() -> None:
     assert 0.35 < zero_share < 0.75  # Bernoulli(0.5) mask
     out = mlp(np.array([[1e30], [-1e30], [0.0]], dtype=np.float32))
     assert np.isfinite(out).all() and np.abs(out).max() <= params.preactivation_clamp
-
-
-@pytest.mark.parametrize("mode", AGGREGATIONS)
-def test_streaming_aggregation_matches_stacked(mode: str) -> None:
-    rng = np.random.default_rng(4)
-    terms = [rng.normal(0, 3, (50, 8)).astype(np.float32) for _ in range(7)]
-    acc = Accumulator(mode)
-    for t in terms:
-        acc.add(t.copy())  # the accumulator owns (and may overwrite) what it is given
-    stacked = np.stack(terms).astype(np.float64)
-    expected = {
-        "sum": stacked.sum(0),
-        "max": stacked.max(0),
-        "product": stacked.prod(0),
-        "logsumexp": special.logsumexp(stacked, axis=0),
-    }[mode]
-    np.testing.assert_allclose(acc.result(), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_time_series_blocks_equal_one_pass() -> None:

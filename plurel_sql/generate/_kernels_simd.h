@@ -46,26 +46,20 @@ INLINE vf select_(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (
 INLINE vf max_(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
 INLINE vf min_(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
 #elif defined(__SSE2__)
-INLINE vf max_(vf a, vf b)
-{
-    __m128 x[2], y[2];
-    memcpy(x, &a, sizeof a);
-    memcpy(y, &b, sizeof b);
-    x[0] = _mm_max_ps(x[0], y[0]);
-    x[1] = _mm_max_ps(x[1], y[1]);
-    memcpy(&a, x, sizeof a);
-    return a;
-}
-INLINE vf min_(vf a, vf b)
-{
-    __m128 x[2], y[2];
-    memcpy(x, &a, sizeof a);
-    memcpy(y, &b, sizeof b);
-    x[0] = _mm_min_ps(x[0], y[0]);
-    x[1] = _mm_min_ps(x[1], y[1]);
-    memcpy(&a, x, sizeof a);
-    return a;
-}
+/* the same instruction on both 4-lane halves */
+#define SSE_HALVES(name, instruction)                                                      \
+    INLINE vf name(vf a, vf b)                                                             \
+    {                                                                                      \
+        __m128 x[2], y[2];                                                                 \
+        memcpy(x, &a, sizeof a);                                                           \
+        memcpy(y, &b, sizeof b);                                                           \
+        x[0] = instruction(x[0], y[0]);                                                    \
+        x[1] = instruction(x[1], y[1]);                                                    \
+        memcpy(&a, x, sizeof a);                                                           \
+        return a;                                                                          \
+    }
+SSE_HALVES(max_, _mm_max_ps)
+SSE_HALVES(min_, _mm_min_ps)
 #else
 INLINE vf max_(vf a, vf b) { return select_(a > b, a, b); }
 INLINE vf min_(vf a, vf b) { return select_(a < b, a, b); }
@@ -152,6 +146,32 @@ INLINE vf tanh_(vf x)
     return select_(a < 0.625f, near, far);
 }
 
+/* sine and cosine of |r| <= pi/4 (Cephes polynomials) */
+typedef struct {
+    vf s, c;
+} SinCos;
+
+INLINE SinCos sincos_reduced_(vf r)
+{
+    vf z = r * r;
+    vf s = splat(-1.9515295891e-4f);
+    s = s * z + 8.3321608736e-3f;
+    s = s * z - 1.6666654611e-1f;
+    s = s * z * r + r;
+    vf c = splat(2.443315711809948e-5f);
+    c = c * z - 1.388731625493765e-3f;
+    c = c * z + 4.166664568298827e-2f;
+    c = c * z * z - 0.5f * z + 1.0f;
+    return (SinCos){s, c};
+}
+
+/* sin(r + k pi/2) from the sine and cosine of r */
+INLINE vf quadrant_(SinCos sc, vi k)
+{
+    vf v = select_(-(k & 1), sc.c, sc.s);
+    return (vf)((vi)v ^ ((k & 2) << 30));
+}
+
 /* sin(x + quarter * pi/2). The argument is reduced to r = x - n pi/2, |r| <= pi/4, in
  * float with a three-part pi/2 (Cody-Waite; every product n * part is exact for
  * |x| <= 8192), or in double for the lanes beyond (up to the 3e9 clamp). The path
@@ -172,18 +192,8 @@ INLINE vf sin_quarter_(vf x, int32_t quarter)
         n = (n & ~big) | (__builtin_convertvector(nd, vi) & big);
         r = select_(big, __builtin_convertvector(xd - nd * 1.57079632679489661923, vf), r);
     }
-    vf z = r * r;
-    vf s = splat(-1.9515295891e-4f);
-    s = s * z + 8.3321608736e-3f;
-    s = s * z - 1.6666654611e-1f;
-    s = s * z * r + r;
-    vf c = splat(2.443315711809948e-5f);
-    c = c * z - 1.388731625493765e-3f;
-    c = c * z + 4.166664568298827e-2f;
-    c = c * z * z - 0.5f * z + 1.0f;
-    vi k = n + quarter;
-    vf v = select_(-(k & 1), c, s);
-    return (vf)((vi)v ^ ((k & 2) << 30));
+    SinCos sc = sincos_reduced_(r);
+    return quadrant_(sc, n + quarter);
 }
 
 /* log(1 + e^x), stable for any x */
@@ -536,20 +546,9 @@ INLINE void normals16(Rng *g, float *out)
      * exact in float, so one polynomial pair gives both sine and cosine */
     vf q = 4.0f * bits_to_unit(next_bits(g));
     vi n = to_int(q + 0.5f);
-    vf x = (q - to_float(n)) * 1.57079632679489661923f;
-    vf z = x * x;
-    vf s = splat(-1.9515295891e-4f);
-    s = s * z + 8.3321608736e-3f;
-    s = s * z - 1.6666654611e-1f;
-    s = s * z * x + x;
-    vf c = splat(2.443315711809948e-5f);
-    c = c * z - 1.388731625493765e-3f;
-    c = c * z + 4.166664568298827e-2f;
-    c = c * z * z - 0.5f * z + 1.0f;
-    vi cos_k = n + 1; /* cos(a) = sin(a + pi/2) */
-    vf sin_v = select_(-(n & 1), c, s), cos_v = select_(-(cos_k & 1), c, s);
-    store(out, r * (vf)((vi)cos_v ^ ((cos_k & 2) << 30)));
-    store(out + LANES, r * (vf)((vi)sin_v ^ ((n & 2) << 30)));
+    SinCos sc = sincos_reduced_((q - to_float(n)) * 1.57079632679489661923f);
+    store(out, r * quadrant_(sc, n + 1)); /* cos(a) = sin(a + pi/2) */
+    store(out + LANES, r * quadrant_(sc, n));
 }
 
 /* out[0..n) = N(0, 1) * scale, sixteen at a time (the last block's extras are dropped) */
