@@ -20,6 +20,12 @@ setup(
             extra_compile_args=[
                 "-O3",
                 "-ffp-contract=off",
+                # whatever CFLAGS the environment adds: no value-changing float shortcuts
+                "-fno-fast-math",
+                "-fno-associative-math",
+                "-fno-reciprocal-math",
+                "-fno-finite-math-only",
+                # these only let loops be vectorized; values are unchanged
                 "-fno-math-errno",
                 "-fno-trapping-math",
                 "-Wno-psabi",

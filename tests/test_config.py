@@ -37,6 +37,10 @@ BAD_INPUTS = [
         "must be before database.max_date",
     ),
     ({"database": {"min_date": "yesterday"}}, "database.min_date: expected a date"),
+    (
+        {"scm": {"term_clamp": 10.0, "preactivation_clamp": 5.0}},
+        "scm.term_clamp 10.0 must not exceed scm.preactivation_clamp 5.0",
+    ),
     ({"database": {"num_tables": 7}}, "database.num_tables: expected [min, max]"),
     ({"scm": {"mlp_layers": [2.5, 3]}}, "scm.mlp_layers: expected [min, max] of integers"),
 ]

@@ -33,6 +33,7 @@ NUMPY_EQUIVALENT = {
 def test_kernel_codes_follow_the_config() -> None:
     assert _kernels.ACTIVATIONS == ACTIVATIONS
     assert _kernels.INITIALIZERS == INITIALIZERS
+    assert _kernels.AGGREGATIONS == AGGREGATIONS
 
 
 @pytest.mark.parametrize("name", sorted(NUMPY_EQUIVALENT))
@@ -198,6 +199,14 @@ def _run_everything(seed: int) -> list[np.ndarray]:
             acc.add_encoded(enc, x[:37], np.float32(50.0))
         acc.add_rows(table, rng.integers(0, 6, 37))
         outputs.append(acc.result())
+    outputs.append(make_activation("sin", pool)(rng.uniform(-1e6, 1e6, 99).astype(np.float32)))
+    for width in (32, 5):  # lookups of vector and odd widths
+        acc = Accumulator("logsumexp")
+        acc.add_rows(rng.normal(0, 2, (4, width)).astype(np.float32), rng.integers(0, 4, 21))
+        outputs.append(acc.result())
+    chosen = np.empty(45, dtype=np.int64)
+    _kernels.argmax_similarity(rng.normal(0, 1, (45, 32)).astype(np.float32), table, chosen)
+    outputs.append(chosen)
     noise = np.empty((37, 32), dtype=np.float32)
     _kernels.beta_noise(noise, np.sort(rng.random(65, dtype=np.float32)), 1.7, 0.3, 99)
     outputs.append(noise)
@@ -247,6 +256,30 @@ def test_malformed_kernel_arguments_raise_instead_of_crashing() -> None:
     with pytest.raises(ValueError, match="random_sines"):
         _kernels.activate(
             _kernels.ACTIVATIONS.index("random_sines"), x, np.array([5.0], np.float32)
+        )
+    sines = _kernels.ACTIVATIONS.index("random_sines")
+    sines_meta = np.array([2, 1, 32, 32, sines, 0, 0, 32], dtype=np.int32)
+    bank2 = np.zeros(32 + 1024, dtype=np.float32)
+    with pytest.raises(ValueError, match="random_sines"):  # 5 sines, no parameters
+        _kernels.encode_fold(
+            x, bank2, sines_meta, np.array([5.0], np.float32), 1e6, 1e4, 0, 1, acc, acc
+        )
+    with pytest.raises(ValueError, match="random_sines"):
+        _kernels.activate(sines, x, np.array([np.nan], np.float32))
+    with pytest.raises(ValueError, match="share memory"):
+        _kernels.term_fold(acc, 1e4, 0, 1, acc, acc)
+    lse = _kernels.AGGREGATIONS.index("logsumexp")
+    with pytest.raises(ValueError, match="separate"):
+        _kernels.term_fold(acc.copy(), 1e4, lse, 1, acc, acc)
+    with pytest.raises(ValueError, match="out of range"):  # offset + size would overflow
+        _kernels.fill_bank(
+            np.zeros(16, np.float32),
+            np.array([2**63 - 4], np.int64),
+            np.array([[4, 4]], dtype=np.int32),
+            np.zeros(1, np.int32),
+            np.ones(1, np.float32),
+            np.ones(1, np.float32),
+            1,
         )
     with pytest.raises(ValueError, match="out of range"):
         shapes = np.array([[4, 4]], dtype=np.int32)

@@ -46,8 +46,8 @@ static const KernelTable *available(void)
 /* ----------------------------------------------------- Python buffer glue */
 
 /* Every entry point parses its arguments, acquires its buffers (contiguous, of the
- * expected type), validates sizes, runs a kernel without the GIL and releases the
- * buffers through ``done``. */
+ * expected type), validates sizes, runs a kernel (the long ones without the GIL, on
+ * the build chosen when the call started) and releases the buffers through ``done``. */
 
 #define MAX_BUFS 6
 
@@ -92,6 +92,16 @@ static int fail(PyObject *type, const char *message)
     return 0;
 }
 
+/* params[offset] starts random_sines' parameters: a finite count >= 0, then 3 x count
+ * values, all inside the ``n`` floats of params */
+static int sines_params_fit(const float *params, Py_ssize_t n, Py_ssize_t offset)
+{
+    if (offset < 0 || offset >= n) return 0;
+    float count = params[offset];
+    return count == count && count >= 0.0f && count <= (float)((n - offset - 1) / 3) &&
+           count == (float)(int32_t)count;
+}
+
 /* An MLP from its buffers weights, meta, params (numbers w, w + 1, w + 2), for
  * ``x_items`` input floats: sets *m and *rows; 0 (with an exception) if malformed. */
 static int mlp_view(const Bufs *bufs, int w, float clamp, Py_ssize_t x_items, MLPView *m,
@@ -118,14 +128,25 @@ static int mlp_view(const Bufs *bufs, int w, float clamp, Py_ssize_t x_items, ML
              (Py_ssize_t)m->matrices[l] + (Py_ssize_t)m->dims[l] * m->dims[l + 1] > weights))
             return fail(PyExc_ValueError, "MLP matrix outside its weights array");
     }
-    for (int l = 0; l < m->layers - 1; l++)
+    for (int l = 0; l < m->layers - 1; l++) {
         if (m->acts[l] < 0 || m->acts[l] >= NUM_ACTIVATIONS || m->offsets[l] < 0 ||
             m->offsets[l] >= items(bufs, w + 2))
             return fail(PyExc_ValueError, "MLP activation code or offset out of range");
+        if (m->acts[l] == RANDOM_SINES &&
+            !sines_params_fit(m->params, items(bufs, w + 2), m->offsets[l]))
+            return fail(PyExc_ValueError, "random_sines needs [count, 3 x count values]");
+    }
     *rows = x_items / m->dims[0];
     if (*rows * m->dims[0] != x_items)
         return fail(PyExc_ValueError, "input size does not match the MLP");
     return 1;
+}
+
+/* whether two buffers share memory */
+static int overlap(const Py_buffer *x, const Py_buffer *y)
+{
+    const char *a = x->buf, *b = y->buf;
+    return x->len > 0 && y->len > 0 && a < b + y->len && b < a + x->len;
 }
 
 /* the aggregation code is known and the aggregate (buffers a, a + 1) holds ``size`` floats */
@@ -135,6 +156,8 @@ static int check_aggregate(const Bufs *bufs, int a, Py_ssize_t size, int mode)
         return fail(PyExc_ValueError, "unknown aggregation code");
     if (items(bufs, a) != size || items(bufs, a + 1) != size)
         return fail(PyExc_ValueError, "accumulator size does not match the terms");
+    if (mode == AGG_LOGSUMEXP && overlap(&bufs->view[a], &bufs->view[a + 1]))
+        return fail(PyExc_ValueError, "logsumexp needs separate acc and aux arrays");
     return 1;
 }
 
@@ -149,11 +172,12 @@ static PyObject *py_activate(PyObject *self, PyObject *args)
     if (!params) return done(&b, 0);
     if (code < 0 || code >= NUM_ACTIVATIONS)
         return done(&b, fail(PyExc_ValueError, "unknown activation code"));
-    if (code == RANDOM_SINES && items(&b, 1) < 1 + 3 * (Py_ssize_t)params[0])
+    if (code == RANDOM_SINES && !sines_params_fit(params, items(&b, 1), 0))
         return done(&b, fail(PyExc_ValueError, "random_sines needs [count, 3 x count values]"));
     Py_ssize_t n = items(&b, 0);
+    const KernelTable *k = K;
     Py_BEGIN_ALLOW_THREADS
-    K->activate(code, x, n, params);
+    k->activate(code, x, n, params);
     Py_END_ALLOW_THREADS
     return done(&b, 1);
 }
@@ -174,10 +198,11 @@ static PyObject *py_mlp_forward(PyObject *self, PyObject *args)
         return done(&b, 0);
     if (rows * m.dims[m.layers] != items(&b, 1))
         return done(&b, fail(PyExc_ValueError, "out size does not match the MLP"));
-    float *scratch = PyMem_Malloc(sizeof(float) * 2 * TILE * m.max_dim);
+    float *scratch = PyMem_Malloc(sizeof(float) * 2 * TILE * (size_t)m.max_dim);
     if (!scratch) return PyErr_NoMemory(), done(&b, 0);
+    const KernelTable *k = K;
     Py_BEGIN_ALLOW_THREADS
-    K->mlp_forward(&m, b.view[0].buf, rows, b.view[1].buf, scratch);
+    k->mlp_forward(&m, b.view[0].buf, rows, b.view[1].buf, scratch);
     Py_END_ALLOW_THREADS
     PyMem_Free(scratch);
     return done(&b, 1);
@@ -202,10 +227,11 @@ static PyObject *py_encode_fold(PyObject *self, PyObject *args)
         !mlp_view(&b, 1, clamp, items(&b, 0), &m, &rows) ||
         !check_aggregate(&b, 4, rows * m.dims[m.layers], mode))
         return done(&b, 0);
-    float *scratch = PyMem_Malloc(sizeof(float) * 2 * TILE * m.max_dim);
+    float *scratch = PyMem_Malloc(sizeof(float) * 2 * TILE * (size_t)m.max_dim);
     if (!scratch) return PyErr_NoMemory(), done(&b, 0);
+    const KernelTable *k = K;
     Py_BEGIN_ALLOW_THREADS
-    K->encode_fold(&m, b.view[0].buf, rows, bound, mode, first, b.view[4].buf, b.view[5].buf,
+    k->encode_fold(&m, b.view[0].buf, rows, bound, mode, first, b.view[4].buf, b.view[5].buf,
                    scratch);
     Py_END_ALLOW_THREADS
     PyMem_Free(scratch);
@@ -233,8 +259,9 @@ static PyObject *py_gather_fold(PyObject *self, PyObject *args)
     for (Py_ssize_t r = 0; r < rows; r++)
         if (index[r] < 0 || index[r] >= k)
             return done(&b, fail(PyExc_IndexError, "lookup index out of range"));
+    const KernelTable *kt = K;
     Py_BEGIN_ALLOW_THREADS
-    K->gather(mode, first, bound, b.view[0].buf, width, index, rows, b.view[2].buf, b.view[3].buf);
+    kt->gather(mode, first, bound, b.view[0].buf, width, index, rows, b.view[2].buf, b.view[3].buf);
     Py_END_ALLOW_THREADS
     return done(&b, 1);
 }
@@ -251,6 +278,8 @@ static PyObject *py_term_fold(PyObject *self, PyObject *args)
     if (!take(&b, o[0], "term", 'f', 0) || !take(&b, o[1], "acc", 'f', 1) ||
         !take(&b, o[2], "aux", 'f', 1) || !check_aggregate(&b, 1, items(&b, 0), mode))
         return done(&b, 0);
+    if (overlap(&b.view[0], &b.view[1]) || overlap(&b.view[0], &b.view[2]))
+        return done(&b, fail(PyExc_ValueError, "term must not share memory with acc or aux"));
     K->fold(mode, first, bound, b.view[0].buf, b.view[1].buf, b.view[2].buf, items(&b, 0));
     return done(&b, 1);
 }
@@ -280,9 +309,11 @@ static PyObject *py_beta_noise(PyObject *self, PyObject *args)
     Bufs b = {.count = 0};
     if (!PyArg_ParseTuple(args, "OOffK", &o[0], &o[1], &inv_a, &inv_b, &seed)) return NULL;
     if (!take(&b, o[0], "out", 'f', 1) || !take(&b, o[1], "icdf", 'f', 0)) return done(&b, 0);
-    if (items(&b, 1) < 2) return done(&b, fail(PyExc_ValueError, "icdf needs 2 or more quantiles"));
+    if (items(&b, 1) < 2 || items(&b, 1) > (1 << 24))
+        return done(&b, fail(PyExc_ValueError, "icdf needs 2 to 2^24 quantiles"));
+    const KernelTable *k = K;
     Py_BEGIN_ALLOW_THREADS
-    K->beta_noise(b.view[0].buf, items(&b, 0), b.view[1].buf, (int)items(&b, 1) - 1, inv_a, inv_b,
+    k->beta_noise(b.view[0].buf, items(&b, 0), b.view[1].buf, (int)items(&b, 1) - 1, inv_a, inv_b,
                   (uint64_t)seed);
     Py_END_ALLOW_THREADS
     return done(&b, 1);
@@ -311,14 +342,15 @@ static PyObject *py_fill_bank(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < count; i++) {
         int32_t rows = shapes[2 * i], cols = shapes[2 * i + 1];
         if (rows < 1 || cols < 1 || inits[i] < 0 || inits[i] > 5 || offsets[i] < 0 ||
-            offsets[i] + (int64_t)rows * cols > items(&b, 0))
+            offsets[i] > items(&b, 0) - (int64_t)rows * cols)
             return done(&b, fail(PyExc_ValueError, "matrix shape, initializer or offset out of range"));
         max_rows = rows > max_rows ? rows : max_rows;
     }
     int32_t *scratch = PyMem_Malloc(sizeof(int32_t) * max_rows);
     if (!scratch) return PyErr_NoMemory(), done(&b, 0);
+    const KernelTable *k = K;
     Py_BEGIN_ALLOW_THREADS
-    K->fill_bank(b.view[0].buf, offsets, shapes, inits, b.view[4].buf, b.view[5].buf, count,
+    k->fill_bank(b.view[0].buf, offsets, shapes, inits, b.view[4].buf, b.view[5].buf, count,
                  (uint64_t)seed, scratch);
     Py_END_ALLOW_THREADS
     PyMem_Free(scratch);
@@ -340,8 +372,9 @@ static PyObject *py_argmax_similarity(PyObject *self, PyObject *args)
         return done(&b, fail(PyExc_ValueError, "need emb (rows x d), table (k x d), out (rows)"));
     Py_ssize_t rows = b.view[0].shape[0];
     int d = (int)b.view[0].shape[1], k = (int)b.view[1].shape[0];
+    const KernelTable *kt = K;
     Py_BEGIN_ALLOW_THREADS
-    K->argmax_similarity(b.view[0].buf, rows, d, b.view[1].buf, k, b.view[2].buf);
+    kt->argmax_similarity(b.view[0].buf, rows, d, b.view[1].buf, k, b.view[2].buf);
     Py_END_ALLOW_THREADS
     return done(&b, 1);
 }
@@ -408,6 +441,11 @@ PyMODINIT_FUNC PyInit__kernels(void)
         Py_DECREF(names);
         goto fail;
     }
+    PyObject *aggregations = Py_BuildValue("(ssss)", "sum", "max", "product", "logsumexp");
+    if (!aggregations || PyModule_AddObject(m, "AGGREGATIONS", aggregations) < 0) {
+        Py_XDECREF(aggregations);
+        goto fail;
+    }
     PyObject *inits = Py_BuildValue("(ssssss)", INITIALIZER_NAMES[0], INITIALIZER_NAMES[1],
                                     INITIALIZER_NAMES[2], INITIALIZER_NAMES[3],
                                     INITIALIZER_NAMES[4], INITIALIZER_NAMES[5]);
@@ -415,7 +453,6 @@ PyMODINIT_FUNC PyInit__kernels(void)
         Py_XDECREF(inits);
         goto fail;
     }
-    if (PyModule_AddIntConstant(m, "TILE", TILE) < 0) goto fail;
     K = available();
     if (PyModule_AddStringConstant(m, "DEFAULT", K->name) < 0) goto fail;
     return m;

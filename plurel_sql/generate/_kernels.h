@@ -15,6 +15,7 @@
 #define NUM_ACTIVATIONS 29
 #define RANDOM_SINES 28
 
+/* codes of the aggregations, in the order of the module's AGGREGATIONS tuple */
 enum { AGG_SUM = 0, AGG_MAX = 1, AGG_PRODUCT = 2, AGG_LOGSUMEXP = 3 };
 
 /* An MLP as flat arrays: meta = [L, d_0 .. d_L, act_0 .. act_{L-2}, off_0 .. off_{L-2},

@@ -22,6 +22,7 @@
 
 typedef float vf __attribute__((vector_size(32)));
 typedef int32_t vi __attribute__((vector_size(32)));
+typedef uint32_t vu __attribute__((vector_size(32)));
 typedef double vd __attribute__((vector_size(64)));
 
 #define SELU_ALPHA 1.6732632423543772f
@@ -76,6 +77,13 @@ INLINE vf sqrt_(vf x)
     vf r;
     for (int l = 0; l < LANES; l++) r[l] = __builtin_sqrtf(x[l]);
     return r;
+}
+
+/* clamp_(x, -c, c) for one float, with the same NaN handling (NaN -> -c) */
+INLINE float clamp_scalar_(float x, float c)
+{
+    x = x > -c ? x : -c;
+    return x < c ? x : c;
 }
 
 /* sign(x): 1, -1 or 0 */
@@ -169,7 +177,7 @@ INLINE SinCos sincos_reduced_(vf r)
 INLINE vf quadrant_(SinCos sc, vi k)
 {
     vf v = select_(-(k & 1), sc.c, sc.s);
-    return (vf)((vi)v ^ ((k & 2) << 30));
+    return (vf)((vu)v ^ (((vu)k & 2u) << 30)); /* flip the sign in quadrants 2 and 3 */
 }
 
 /* sin(x + quarter * pi/2). The argument is reduced to r = x - n pi/2, |r| <= pi/4, in
@@ -178,10 +186,11 @@ INLINE vf quadrant_(SinCos sc, vi k)
  * depends only on the lane's own |x|. */
 INLINE vf sin_quarter_(vf x, int32_t quarter)
 {
-    vf q = x * 0.63661977236758134308f;
+    vf xs = clamp_(x, -8192.0f, 8192.0f); /* the float path's range; beyond, lanes are replaced */
+    vf q = xs * 0.63661977236758134308f;
     vi n = to_int(q + copysign_(splat(0.5f), q)); /* nearest, halves away from zero */
     vf nf = to_float(n);
-    vf r = ((x - nf * 1.5703125f) - nf * 4.837512969970703125e-4f) - nf * 7.54978995489188216e-8f;
+    vf r = ((xs - nf * 1.5703125f) - nf * 4.837512969970703125e-4f) - nf * 7.54978995489188216e-8f;
     vi big = abs_(x) > 8192.0f;
     int32_t any_big = 0;
     for (int l = 0; l < LANES; l++) any_big |= big[l];
@@ -296,7 +305,7 @@ static void activate(int code, float *restrict x, Py_ssize_t n, const float *par
 static void dense(const float *restrict in, int rows, int din, const float *restrict w,
                       int dout, float clamp, float *restrict out)
 {
-    if (dout == 32) { /* the embedding width: rows in pairs, 8 vector accumulators */
+    if (dout == 32) { /* the default embedding width: rows in pairs, 8 vector accumulators */
         int r = 0;
         for (; r + 2 <= rows; r += 2) {
             vf a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -356,8 +365,7 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
             float lanes[LANES], sum = 0.0f;
             store(lanes, acc);
             for (int l = 0; l < LANES; l++) sum += lanes[l];
-            sum = sum > clamp ? clamp : sum;
-            out[r] = sum < -clamp ? -clamp : sum;
+            out[r] = clamp_scalar_(sum, clamp);
         }
         return;
     }
@@ -366,8 +374,7 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
         for (int j = 0; j < dout; j++) {
             float acc = 0.0f;
             for (int k = 0; k < din; k++) acc += row[k] * w[(Py_ssize_t)k * dout + j];
-            acc = acc > clamp ? clamp : acc;
-            out[(Py_ssize_t)r * dout + j] = acc < -clamp ? -clamp : acc;
+            out[(Py_ssize_t)r * dout + j] = clamp_scalar_(acc, clamp);
         }
     }
 }
@@ -474,7 +481,6 @@ static void finish(int mode, float *restrict acc, const float *restrict aux, Py_
 /* -------------------------------------------------------- weight banks */
 
 /* xoshiro128** on 8 independent lanes (32-bit state words, vector friendly). */
-typedef uint32_t vu __attribute__((vector_size(32)));
 
 typedef struct {
     vu s0, s1, s2, s3;
@@ -610,7 +616,7 @@ static void fill_matrix(Rng *g, float *out, int rows, int cols, int init, float 
     }
     default: { /* sparse: N(0, 0.01) with ceil(rows / 2) random entries of each column zeroed */
         fill_normal(g, out, n, 0.01f);
-        int zeroed = (rows + 1) / 2;
+        int zeroed = rows / 2 + (rows & 1); /* ceil(rows / 2) */
         for (int c = 0; c < cols; c++) {
             for (int r = 0; r < rows; r++) scratch[r] = r;
             for (int t = 0; t < zeroed; t++) { /* partial Fisher-Yates */
@@ -732,7 +738,7 @@ static void mlp_forward(const MLPView *m, const float *x, Py_ssize_t rows, float
     int din = m->dims[0], dout = m->dims[m->layers];
     for (Py_ssize_t r = 0; r < rows; r += TILE) {
         int n = rows - r < TILE ? (int)(rows - r) : TILE;
-        float *res = mlp_tile(m, x + r * din, n, scratch, scratch + TILE * m->max_dim);
+        float *res = mlp_tile(m, x + r * din, n, scratch, scratch + (Py_ssize_t)TILE * m->max_dim);
         memcpy(out + r * dout, res, sizeof(float) * n * dout);
     }
 }
@@ -743,7 +749,7 @@ static void encode_fold(const MLPView *m, const float *x, Py_ssize_t rows, float
     int din = m->dims[0], dout = m->dims[m->layers];
     for (Py_ssize_t r = 0; r < rows; r += TILE) {
         int n = rows - r < TILE ? (int)(rows - r) : TILE;
-        float *res = mlp_tile(m, x + r * din, n, scratch, scratch + TILE * m->max_dim);
+        float *res = mlp_tile(m, x + r * din, n, scratch, scratch + (Py_ssize_t)TILE * m->max_dim);
         fold(mode, first, bound, res, acc + r * dout, aux + r * dout, (Py_ssize_t)n * dout);
     }
 }

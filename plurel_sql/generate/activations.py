@@ -19,9 +19,10 @@ from plurel_sql.generate.pool import RandomPool
 ACTIVATION_NAMES: tuple[str, ...] = _kernels.ACTIVATIONS  # index = kernel code
 ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATION_NAMES)}
 NO_PARAMS = np.zeros(1, dtype=np.float32)
+NO_PARAMS.flags.writeable = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Activation:
     """One activation: its kernel code and parameters (random_sines: ``[count,
     (amplitude, frequency, phase) x count]``; others: unused)."""

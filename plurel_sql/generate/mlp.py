@@ -35,7 +35,7 @@ _INIT_CODES = {name: code for code, name in enumerate(_kernels.INITIALIZERS)}
 
 def draw_bank(
     params: SCMParams,
-    shapes: list[tuple[int, int]],
+    shapes: list[tuple[int, int]] | np.ndarray,
     pool: RandomPool,
     masked: bool,
     factors: np.ndarray | None = None,
@@ -62,6 +62,8 @@ def draw_bank(
     shape_array = np.array(shapes, dtype=np.int32).reshape(count, 2)
     sizes = shape_array[:, 0].astype(np.int64) * shape_array[:, 1]
     offsets = np.cumsum(sizes) - sizes
+    if sizes.sum() >= 2**31:  # MLP meta holds int32 offsets into the bank
+        raise ValueError(f"a weight bank of {sizes.sum()} floats is too large (max 2**31 - 1)")
     bank = np.empty(int(sizes.sum()), dtype=np.float32)
     seed = int(pool.rng.integers(0, 2**63))
     _kernels.fill_bank(

@@ -117,8 +117,8 @@ class TableSCM:
     ) -> dict[str, np.ndarray]:
         """SCM values of every feature column for rows ``[start, stop)`` (one RNG block).
 
-        Rows are propagated in sub-blocks of ``SUB_BLOCK_ROWS`` so the (rows x 32)
-        intermediates stay in the CPU cache (2x faster than whole 8192-row blocks).
+        Rows are propagated in sub-blocks of ``SUB_BLOCK_ROWS`` so a node's (rows x 32)
+        aggregate and noise stay in the CPU cache.
         Sub-block boundaries are fixed within the block, and a node's noise in a
         sub-block comes from a seed of (node, block, sub-block), so no chunk size can
         change a value.
@@ -135,7 +135,8 @@ class TableSCM:
             if self.nodes[v].source is not None
         }
         # inner nodes: one seed per (node, block) for the kernels' noise generator,
-        # advanced per sub-block (fixed boundaries, so chunk size cannot matter)
+        # offset by each sub-block's first row (fixed boundaries, so chunk size
+        # cannot matter)
         noise_seeds = {v: int(rngs[v].integers(0, 2**62)) for v in self.order if v not in sources}
         columns = self.column_nodes
         out: dict[str, list[np.ndarray]] = {name: [] for name in columns}
@@ -166,7 +167,7 @@ class TableSCM:
         return {name: np.concatenate(parts) for name, parts in out.items()}
 
 
-AGGREGATION_CODES = {"sum": 0, "max": 1, "product": 2, "logsumexp": 3}  # as in _kernels.c
+AGGREGATION_CODES = {name: code for code, name in enumerate(_kernels.AGGREGATIONS)}
 
 
 class Accumulator:
@@ -187,29 +188,35 @@ class Accumulator:
         self.count = 0
         self._acc = np.empty(0, dtype=np.float32)
         self._aux = self._acc  # logsumexp: sum of exp(term - running max)
+        self._result: np.ndarray | None = None
 
-    def _target(self, shape: tuple[int, int]) -> tuple[int, np.ndarray, np.ndarray]:
+    def _fold(self, shape: tuple[int, int], kernel, *args) -> None:
+        """Run ``kernel(*args, mode, first, acc, aux)``: the first term allocates the
+        aggregate; the count only grows once the kernel has succeeded."""
+        if self._result is not None:
+            raise RuntimeError("terms added after result()")
         first = self.count == 0
         if first:
-            self._acc = np.empty(shape, dtype=np.float32)
-            self._aux = np.empty(shape, dtype=np.float32) if self.mode == "logsumexp" else self._acc
+            acc = np.empty(shape, dtype=np.float32)
+            aux = np.empty(shape, dtype=np.float32) if self.mode == "logsumexp" else acc
         elif self._acc.shape != shape:
             raise ValueError(f"term of shape {shape} does not match {self._acc.shape}")
+        else:
+            acc, aux = self._acc, self._aux
+        kernel(*args, self._code, int(first), acc, aux)
+        self._acc, self._aux = acc, aux
         self.count += 1
-        return int(first), self._acc, self._aux
 
     def add(self, term: np.ndarray, bound: float = np.inf) -> None:
         """Fold ``clip(term, -bound, bound)`` in."""
         term = np.ascontiguousarray(term, dtype=np.float32)
-        _kernels.term_fold(term, bound, self._code, *self._target(term.shape))
+        self._fold(term.shape, _kernels.term_fold, term, bound)
 
     def add_rows(self, table: np.ndarray, index: np.ndarray, bound: float = np.inf) -> None:
         """Fold ``clip(table[index], -bound, bound)`` in (a row lookup)."""
         index = np.ascontiguousarray(index, dtype=np.int64)
         table = np.ascontiguousarray(table, dtype=np.float32)
-        _kernels.gather_fold(
-            table, index, bound, self._code, *self._target((len(index), table.shape[1]))
-        )
+        self._fold((len(index), table.shape[1]), _kernels.gather_fold, table, index, bound)
 
     def add_encoded(self, encoder: Encoder, values: np.ndarray, bound: float) -> None:
         """Fold ``clip(encoder(values), -bound, bound)`` in."""
@@ -218,14 +225,16 @@ class Accumulator:
             return
         mlp = encoder.mlp
         x = np.ascontiguousarray(values, dtype=np.float32)
-        first, acc, aux = self._target((len(x), mlp.out_dim))
-        _kernels.encode_fold(x, *mlp.packed, mlp.clamp, bound, self._code, first, acc, aux)
+        self._fold((len(x), mlp.out_dim), _kernels.encode_fold, x, *mlp.packed, mlp.clamp, bound)
 
     def result(self) -> np.ndarray:
-        """The aggregate (call once, after the last term)."""
-        assert self.count, "no terms were added"
-        _kernels.fold_result(self._code, self._acc, self._aux)
-        return self._acc
+        """The aggregate of the terms added so far (no more terms after this)."""
+        if self.count == 0:
+            raise ValueError("no terms were added")
+        if self._result is None:
+            _kernels.fold_result(self._code, self._acc, self._aux)
+            self._result = self._acc
+        return self._result
 
 
 _NOISE_LEVELS = np.linspace(0.0, 1.0, NOISE_QUANTILES + 1, dtype=np.float32)
