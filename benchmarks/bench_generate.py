@@ -188,7 +188,7 @@ def main() -> None:
         return statistics.median(r[key] for r in results)
 
     print(
-        f"{'med':>4} {med('tables'):>6g} {med('rows'):>10g} {med('cells'):>11g} "
+        f"{'med':>4} {med('tables'):>6.0f} {med('rows'):>10.0f} {med('cells'):>11.0f} "
         f"{med('seconds'):>8.2f} {med('cpu_seconds'):>8.2f} {med('cells_per_s'):>9.0f} "
         f"{med('peak_rss_mb'):>7.1f}"
     )
