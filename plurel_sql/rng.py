@@ -37,6 +37,15 @@ def _check_key(key: str | int) -> None:
         raise ValueError("stream keys must be non-negative integers")
 
 
+def _digest(seed: int, keys: tuple[str | int, ...]) -> bytes:
+    """256-bit BLAKE2b hash of the seed and the keys (the identity of a stream)."""
+    parts = [str(int(seed))]
+    for key in keys:
+        _check_key(key)
+        parts.append(f"s{key}" if isinstance(key, str) else f"i{key}")
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=32).digest()
+
+
 def stream(seed: int, *keys: str | int) -> np.random.Generator:
     """A numpy Generator for the stream named by ``keys`` under ``seed``.
 
@@ -45,9 +54,11 @@ def stream(seed: int, *keys: str | int) -> np.random.Generator:
     some draw millions of values, and this was the cheapest to create and the
     fastest to draw of numpy's generators here.
     """
-    parts = [str(int(seed))]
-    for key in keys:
-        _check_key(key)
-        parts.append(f"s{key}" if isinstance(key, str) else f"i{key}")
-    digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=32).digest()
-    return np.random.Generator(np.random.PCG64DXSM(_DigestSeed(digest)))
+    return np.random.Generator(np.random.PCG64DXSM(_DigestSeed(_digest(seed, keys))))
+
+
+def key_seed(seed: int, *keys: str | int) -> int:
+    """A 62-bit integer named by ``keys`` under ``seed`` (the first bits of the
+    stream's hash), for the compiled kernels' own generators: no numpy Generator
+    is built just to draw one number."""
+    return int.from_bytes(_digest(seed, keys)[:8], "little") >> 2

@@ -161,6 +161,15 @@ static int check_aggregate(const Bufs *bufs, int a, Py_ssize_t size, int mode)
     return 1;
 }
 
+/* acquire the aggregate (acc, aux: writable float32, next buffer numbers) for terms
+ * of ``size`` floats and check it */
+static int take_aggregate(Bufs *bufs, PyObject *acc, PyObject *aux, Py_ssize_t size, int mode)
+{
+    int a = bufs->count;
+    return take(bufs, acc, "acc", 'f', 1) && take(bufs, aux, "aux", 'f', 1) &&
+           check_aggregate(bufs, a, size, mode);
+}
+
 static PyObject *py_activate(PyObject *self, PyObject *args)
 {
     int code;
@@ -175,9 +184,9 @@ static PyObject *py_activate(PyObject *self, PyObject *args)
     if (code == RANDOM_SINES && !sines_params_fit(params, items(&b, 1), 0))
         return done(&b, fail(PyExc_ValueError, "random_sines needs [count, 3 x count values]"));
     Py_ssize_t n = items(&b, 0);
-    const KernelTable *k = K;
+    const KernelTable *kernels = K;
     Py_BEGIN_ALLOW_THREADS
-    k->activate(code, x, n, params);
+    kernels->activate(code, x, n, params);
     Py_END_ALLOW_THREADS
     return done(&b, 1);
 }
@@ -200,9 +209,9 @@ static PyObject *py_mlp_forward(PyObject *self, PyObject *args)
         return done(&b, fail(PyExc_ValueError, "out size does not match the MLP"));
     float *scratch = PyMem_Malloc(sizeof(float) * 2 * TILE * (size_t)m.max_dim);
     if (!scratch) return PyErr_NoMemory(), done(&b, 0);
-    const KernelTable *k = K;
+    const KernelTable *kernels = K;
     Py_BEGIN_ALLOW_THREADS
-    k->mlp_forward(&m, b.view[0].buf, rows, b.view[1].buf, scratch);
+    kernels->mlp_forward(&m, b.view[0].buf, rows, b.view[1].buf, scratch);
     Py_END_ALLOW_THREADS
     PyMem_Free(scratch);
     return done(&b, 1);
@@ -223,15 +232,14 @@ static PyObject *py_encode_fold(PyObject *self, PyObject *args)
         return NULL;
     if (!take(&b, o[0], "x", 'f', 0) || !take(&b, o[1], "weights", 'f', 0) ||
         !take(&b, o[2], "meta", 'i', 0) || !take(&b, o[3], "params", 'f', 0) ||
-        !take(&b, o[4], "acc", 'f', 1) || !take(&b, o[5], "aux", 'f', 1) ||
         !mlp_view(&b, 1, clamp, items(&b, 0), &m, &rows) ||
-        !check_aggregate(&b, 4, rows * m.dims[m.layers], mode))
+        !take_aggregate(&b, o[4], o[5], rows * m.dims[m.layers], mode))
         return done(&b, 0);
     float *scratch = PyMem_Malloc(sizeof(float) * 2 * TILE * (size_t)m.max_dim);
     if (!scratch) return PyErr_NoMemory(), done(&b, 0);
-    const KernelTable *k = K;
+    const KernelTable *kernels = K;
     Py_BEGIN_ALLOW_THREADS
-    k->encode_fold(&m, b.view[0].buf, rows, bound, mode, first, b.view[4].buf, b.view[5].buf,
+    kernels->encode_fold(&m, b.view[0].buf, rows, bound, mode, first, b.view[4].buf, b.view[5].buf,
                    scratch);
     Py_END_ALLOW_THREADS
     PyMem_Free(scratch);
@@ -248,20 +256,18 @@ static PyObject *py_gather_fold(PyObject *self, PyObject *args)
     Bufs b = {.count = 0};
     if (!PyArg_ParseTuple(args, "OOfiiOO", &o[0], &o[1], &bound, &mode, &first, &o[2], &o[3]))
         return NULL;
-    if (!take(&b, o[0], "table", 'f', 0) || !take(&b, o[1], "index", 'q', 0) ||
-        !take(&b, o[2], "acc", 'f', 1) || !take(&b, o[3], "aux", 'f', 1))
-        return done(&b, 0);
+    if (!take(&b, o[0], "table", 'f', 0) || !take(&b, o[1], "index", 'q', 0)) return done(&b, 0);
     Py_ssize_t rows = items(&b, 1);
     if (b.view[0].ndim != 2) return done(&b, fail(PyExc_ValueError, "table must be 2-d"));
     Py_ssize_t k = b.view[0].shape[0], width = b.view[0].shape[1];
-    if (!check_aggregate(&b, 2, rows * width, mode)) return done(&b, 0);
+    if (!take_aggregate(&b, o[2], o[3], rows * width, mode)) return done(&b, 0);
     const int64_t *index = b.view[1].buf;
     for (Py_ssize_t r = 0; r < rows; r++)
         if (index[r] < 0 || index[r] >= k)
             return done(&b, fail(PyExc_IndexError, "lookup index out of range"));
-    const KernelTable *kt = K;
+    const KernelTable *kernels = K;
     Py_BEGIN_ALLOW_THREADS
-    kt->gather(mode, first, bound, b.view[0].buf, width, index, rows, b.view[2].buf, b.view[3].buf);
+    kernels->gather(mode, first, bound, b.view[0].buf, width, index, rows, b.view[2].buf, b.view[3].buf);
     Py_END_ALLOW_THREADS
     return done(&b, 1);
 }
@@ -275,8 +281,7 @@ static PyObject *py_term_fold(PyObject *self, PyObject *args)
     Bufs b = {.count = 0};
     if (!PyArg_ParseTuple(args, "OfiiOO", &o[0], &bound, &mode, &first, &o[1], &o[2]))
         return NULL;
-    if (!take(&b, o[0], "term", 'f', 0) || !take(&b, o[1], "acc", 'f', 1) ||
-        !take(&b, o[2], "aux", 'f', 1) || !check_aggregate(&b, 1, items(&b, 0), mode))
+    if (!take(&b, o[0], "term", 'f', 0) || !take_aggregate(&b, o[1], o[2], items(&b, 0), mode))
         return done(&b, 0);
     if (overlap(&b.view[0], &b.view[1]) || overlap(&b.view[0], &b.view[2]))
         return done(&b, fail(PyExc_ValueError, "term must not share memory with acc or aux"));
@@ -311,9 +316,9 @@ static PyObject *py_beta_noise(PyObject *self, PyObject *args)
     if (!take(&b, o[0], "out", 'f', 1) || !take(&b, o[1], "icdf", 'f', 0)) return done(&b, 0);
     if (items(&b, 1) < 2 || items(&b, 1) > (1 << 24))
         return done(&b, fail(PyExc_ValueError, "icdf needs 2 to 2^24 quantiles"));
-    const KernelTable *k = K;
+    const KernelTable *kernels = K;
     Py_BEGIN_ALLOW_THREADS
-    k->beta_noise(b.view[0].buf, items(&b, 0), b.view[1].buf, (int)items(&b, 1) - 1, inv_a, inv_b,
+    kernels->beta_noise(b.view[0].buf, items(&b, 0), b.view[1].buf, (int)items(&b, 1) - 1, inv_a, inv_b,
                   (uint64_t)seed);
     Py_END_ALLOW_THREADS
     return done(&b, 1);
@@ -348,9 +353,9 @@ static PyObject *py_fill_bank(PyObject *self, PyObject *args)
     }
     int32_t *scratch = PyMem_Malloc(sizeof(int32_t) * max_rows);
     if (!scratch) return PyErr_NoMemory(), done(&b, 0);
-    const KernelTable *k = K;
+    const KernelTable *kernels = K;
     Py_BEGIN_ALLOW_THREADS
-    k->fill_bank(b.view[0].buf, offsets, shapes, inits, b.view[4].buf, b.view[5].buf, count,
+    kernels->fill_bank(b.view[0].buf, offsets, shapes, inits, b.view[4].buf, b.view[5].buf, count,
                  (uint64_t)seed, scratch);
     Py_END_ALLOW_THREADS
     PyMem_Free(scratch);
@@ -372,9 +377,9 @@ static PyObject *py_argmax_similarity(PyObject *self, PyObject *args)
         return done(&b, fail(PyExc_ValueError, "need emb (rows x d), table (k x d), out (rows)"));
     Py_ssize_t rows = b.view[0].shape[0];
     int d = (int)b.view[0].shape[1], k = (int)b.view[1].shape[0];
-    const KernelTable *kt = K;
+    const KernelTable *kernels = K;
     Py_BEGIN_ALLOW_THREADS
-    kt->argmax_similarity(b.view[0].buf, rows, d, b.view[1].buf, k, b.view[2].buf);
+    kernels->argmax_similarity(b.view[0].buf, rows, d, b.view[1].buf, k, b.view[2].buf);
     Py_END_ALLOW_THREADS
     return done(&b, 1);
 }

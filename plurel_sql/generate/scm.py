@@ -42,7 +42,7 @@ from plurel_sql.generate.mlp import (
 from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.sources import Source, sample_source
 from plurel_sql.graphs import DAG, sample_dag
-from plurel_sql.rng import stream
+from plurel_sql.rng import key_seed, stream
 from plurel_sql.sampling import draw_choice, draw_float, draw_int
 from plurel_sql.schema.ir import Table
 
@@ -125,19 +125,22 @@ class TableSCM:
         """
         n = stop - start
         d = self.params.embedding_dim
-        rngs = {
-            v: stream(self.seed, "scm", self.table.name, "node", v, "block", block)
-            for v in self.order
-        }
+        table_name = self.table.name
         sources = {
-            v: self.nodes[v].source.values(start, stop, rngs[v])
+            v: node.source.values(
+                start, stop, stream(self.seed, "scm", table_name, "node", v, "block", block)
+            )
             for v in self.order
-            if self.nodes[v].source is not None
+            if (node := self.nodes[v]).source is not None
         }
         # inner nodes: one seed per (node, block) for the kernels' noise generator,
         # offset by each sub-block's first row (fixed boundaries, so chunk size
         # cannot matter)
-        noise_seeds = {v: int(rngs[v].integers(0, 2**62)) for v in self.order if v not in sources}
+        noise_seeds = {
+            v: key_seed(self.seed, "scm", table_name, "node", v, "block", block)
+            for v in self.order
+            if v not in sources
+        }
         columns = self.column_nodes
         out: dict[str, list[np.ndarray]] = {name: [] for name in columns}
         for lo in range(0, n, SUB_BLOCK_ROWS):
