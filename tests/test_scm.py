@@ -7,9 +7,9 @@ import pytest
 
 from plurel_sql.config import ACTIVATIONS, INITIALIZERS, SCMParams, default_config
 from plurel_sql.generate.activations import make_activation
-from plurel_sql.generate.mlp import sample_matrices, sample_mlps
+from plurel_sql.generate.mlp import NumericEncoder, sample_matrices, sample_mlps
 from plurel_sql.generate.pool import RandomPool
-from plurel_sql.generate.scm import plan_scm
+from plurel_sql.generate.scm import DISTINCT_FRACTION, Accumulator, Distinct, plan_scm
 from plurel_sql.generate.sources import TimeSeriesSource, sample_source
 from plurel_sql.schema.ir import Column, Table
 
@@ -150,3 +150,33 @@ def test_ar1_scan_matches_the_recurrence(rho: float) -> None:
         state = rho * state + e
         expected[t] = state
     np.testing.assert_allclose(ar1(shocks, rho, 0.7), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_distinct_values_are_exact_and_only_taken_when_few() -> None:
+    rng = np.random.default_rng(3)
+    spread = rng.normal(0, 1, 400).astype(np.float32)
+    assert Distinct.of(spread) is None  # all distinct: encoding each row is cheaper
+    few = rng.choice(np.array([0.0, -0.0, 1.5, -2.25], dtype=np.float32), 400)
+    distinct = Distinct.of(few)
+    assert distinct is not None and len(distinct.values) == 4  # 0.0 and -0.0 differ
+    assert np.array_equal(distinct.values[distinct.index].view(np.uint32), few.view(np.uint32))
+    # a fraction just above the limit is refused
+    many = np.concatenate([spread[: int(DISTINCT_FRACTION * 400) + 1], np.zeros(99, np.float32)])
+    assert Distinct.of(many[:400]) is None
+
+
+@pytest.mark.parametrize("mode", ["sum", "max", "product", "logsumexp"])
+def test_encoding_distinct_values_gives_the_same_bits(mode: str) -> None:
+    rng = np.random.default_rng(4)
+    pool = RandomPool(np.random.default_rng(5))
+    encoders = [NumericEncoder(m) for m in sample_mlps(SCMParams(), [(1, 32)] * 12, pool)]
+    values = rng.choice(rng.normal(0, 3, 9).astype(np.float32), 1000)
+    distinct = Distinct.of(values)
+    assert distinct is not None
+    per_row, through_distinct = Accumulator(mode), Accumulator(mode)
+    for enc in encoders:
+        per_row.add_encoded(enc, values, np.float32(30.0))
+        through_distinct.add_encoded(enc, values, np.float32(30.0), distinct)
+    assert np.array_equal(
+        per_row.result().view(np.uint32), through_distinct.result().view(np.uint32)
+    )
