@@ -150,6 +150,15 @@ def test_beta_noise_follows_the_beta_distribution(a: float, b: float) -> None:
     assert out.tobytes() != again.tobytes()
 
 
+def test_beta_noise_with_one_interval_follows_its_first_power_law() -> None:
+    """With a single interval (a 2-entry table) every value is u^(1/a): Beta(a, 1)."""
+    from scipy import stats
+
+    out = np.empty(100_003, dtype=np.float32)
+    _kernels.beta_noise(out, np.array([0.0, 1.0], dtype=np.float32), 1 / 2.5, 1 / 0.7, 3)
+    assert stats.kstest(out, stats.beta(2.5, 1.0).cdf).statistic < 0.01
+
+
 def test_weight_bank_draws_follow_their_initializers() -> None:
     from scipy import stats
 
@@ -210,6 +219,10 @@ def _run_everything(seed: int) -> list[np.ndarray]:
     noise = np.empty((37, 32), dtype=np.float32)
     _kernels.beta_noise(noise, np.sort(rng.random(65, dtype=np.float32)), 1.7, 0.3, 99)
     outputs.append(noise)
+    for knots in (2, 4):  # one and three intervals: every value in or next to a tail
+        odd = np.empty(1001, dtype=np.float32)  # not a whole number of chunks
+        _kernels.beta_noise(odd, np.sort(rng.random(knots, dtype=np.float32)), 0.6, 2.2, 7)
+        outputs.append(odd)
     return outputs
 
 
