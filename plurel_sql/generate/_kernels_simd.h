@@ -79,6 +79,20 @@ INLINE vf sqrt_(vf x)
     return r;
 }
 
+/* bit l set when lane l of ``mask`` (all ones or all zeros per lane) is set */
+INLINE uint32_t lane_bits_(vi mask)
+{
+#if defined(__AVX2__)
+    __m256 m;
+    memcpy(&m, &mask, sizeof m);
+    return (uint32_t)_mm256_movemask_ps(m);
+#else
+    uint32_t bits = 0;
+    for (int l = 0; l < LANES; l++) bits |= (uint32_t)(mask[l] & 1) << l;
+    return bits;
+#endif
+}
+
 /* clamp_(x, -c, c) for one float, with the same NaN handling (NaN -> -c) */
 INLINE float clamp_scalar_(float x, float c)
 {
@@ -192,9 +206,7 @@ INLINE vf sin_quarter_(vf x, int32_t quarter)
     vf nf = to_float(n);
     vf r = ((xs - nf * 1.5703125f) - nf * 4.837512969970703125e-4f) - nf * 7.54978995489188216e-8f;
     vi big = abs_(x) > 8192.0f;
-    int32_t any_big = 0;
-    for (int l = 0; l < LANES; l++) any_big |= big[l];
-    if (any_big) {
+    if (lane_bits_(big)) {
         vd xd = __builtin_convertvector(clamp_(x, -3.0e9f, 3.0e9f), vd);
         /* round to nearest by adding and removing 1.5 * 2^52: exact and branch-free */
         vd nd = (xd * 0.63661977236758134308 + 6755399441055744.0) - 6755399441055744.0;
@@ -681,20 +693,6 @@ INLINE vf gather_(const float *table, vi index)
     vf v;
     for (int l = 0; l < LANES; l++) v[l] = table[index[l]];
     return v;
-#endif
-}
-
-/* bit l set when lane l of ``mask`` (all ones or all zeros per lane) is set */
-INLINE uint32_t lane_bits_(vi mask)
-{
-#if defined(__AVX2__)
-    __m256 m;
-    memcpy(&m, &mask, sizeof m);
-    return (uint32_t)_mm256_movemask_ps(m);
-#else
-    uint32_t bits = 0;
-    for (int l = 0; l < LANES; l++) bits |= (uint32_t)(mask[l] & 1) << l;
-    return bits;
 #endif
 }
 
