@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from plurel_sql.config import ACTIVATIONS, INITIALIZERS, SCMParams, default_config
+from plurel_sql.generate import _kernels
 from plurel_sql.generate.activations import make_activation
 from plurel_sql.generate.mlp import NumericEncoder, sample_matrices, sample_mlps
 from plurel_sql.generate.pool import RandomPool
@@ -160,6 +161,8 @@ def test_distinct_values_are_exact_and_only_taken_when_few() -> None:
     distinct = Distinct.of(few)
     assert distinct is not None and len(distinct.values) == 4  # 0.0 and -0.0 differ
     assert np.array_equal(distinct.values[distinct.index].view(np.uint32), few.view(np.uint32))
+    with pytest.raises(ValueError, match="room"):
+        _kernels.distinct(few, np.empty(3, np.float32), np.empty(400, np.int64), 4)
     # a fraction just above the limit is refused
     many = np.concatenate([spread[: int(DISTINCT_FRACTION * 400) + 1], np.zeros(99, np.float32)])
     assert Distinct.of(many[:400]) is None

@@ -384,6 +384,58 @@ static PyObject *py_argmax_similarity(PyObject *self, PyObject *args)
     return done(&b, 1);
 }
 
+/* distinct(values, unique, index, limit) -> count, or -1 if more than ``limit``
+ * values differ: the distinct float32 values of ``values`` by bit pattern (so 0.0 and
+ * -0.0 differ) in order of first appearance into ``unique``, and each value's position
+ * among them into ``index``. One pass through an open-addressing hash table; it stops
+ * as soon as the limit is passed. Integer work only: no build can change it. */
+static PyObject *py_distinct(PyObject *self, PyObject *args)
+{
+    PyObject *o[3];
+    Py_ssize_t limit;
+    Bufs b = {.count = 0};
+    if (!PyArg_ParseTuple(args, "OOOn", &o[0], &o[1], &o[2], &limit)) return NULL;
+    if (!take(&b, o[0], "values", 'f', 0) || !take(&b, o[1], "unique", 'f', 1) ||
+        !take(&b, o[2], "index", 'q', 1))
+        return done(&b, 0);
+    Py_ssize_t n = items(&b, 0);
+    if (items(&b, 1) < n || items(&b, 2) < n)
+        return done(&b, fail(PyExc_ValueError, "unique and index need room for every value"));
+    if (n > INT32_MAX) return done(&b, fail(PyExc_ValueError, "at most 2**31 - 1 values"));
+    if (limit < 0 || limit > n) limit = n;
+    size_t size = 16;
+    while (size < 2 * (size_t)limit + 2) size <<= 1;
+    int32_t *slots = PyMem_Malloc(size * sizeof(int32_t));
+    if (!slots) {
+        done(&b, 0);
+        return PyErr_NoMemory();
+    }
+    memset(slots, 0xff, size * sizeof(int32_t)); /* -1: empty */
+    const uint32_t *bits = b.view[0].buf;
+    uint32_t *unique = b.view[1].buf;
+    int64_t *index = b.view[2].buf;
+    Py_ssize_t count = 0;
+    int shift = 32 - __builtin_ctzll(size);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t key = bits[i];
+        size_t h = (uint32_t)(key * 2654435769u) >> shift;
+        while (slots[h] >= 0 && unique[slots[h]] != key) h = (h + 1) & (size - 1);
+        if (slots[h] < 0) {
+            if (count == limit) {
+                count = -1;
+                break;
+            }
+            slots[h] = (int32_t)count;
+            unique[count++] = key;
+        }
+        index[i] = slots[h];
+    }
+    PyMem_Free(slots);
+    if (!done(&b, 1)) return NULL;
+    Py_DECREF(Py_None);
+    return PyLong_FromSsize_t(count);
+}
+
 /* use_kernels(name): "avx2" (if the CPU has it) or "baseline"; returns the previous */
 static PyObject *py_use_kernels(PyObject *self, PyObject *args)
 {
@@ -402,6 +454,8 @@ static PyObject *py_use_kernels(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef methods[] = {
+    {"distinct", py_distinct, METH_VARARGS,
+     "distinct(values, unique, index, limit) -> count of distinct values, or -1 past limit"},
     {"argmax_similarity", py_argmax_similarity, METH_VARARGS,
      "argmax_similarity(emb, table, out): out = index of the most similar table row"},
     {"fill_bank", py_fill_bank, METH_VARARGS,

@@ -51,6 +51,7 @@ NOISE_QUANTILES = 64  # intervals of the inverse-CDF table used for Beta node no
 SUB_BLOCK_ROWS = 2048  # rows propagated together (cache-sized), within one RNG block
 # encode a node's distinct values once when at most this fraction of its rows differ
 DISTINCT_FRACTION = 0.75
+DISTINCT_MAX = 1 << 24  # and at most this many (the kernel's hash table: 4 B x 4 per value)
 
 
 @dataclass
@@ -195,15 +196,13 @@ class Distinct:
     @classmethod
     def of(cls, values: np.ndarray) -> Distinct | None:
         """The distinct values of ``values`` (float32), or None if more than
-        DISTINCT_FRACTION of them differ (a sort to count them first: unique with
-        its inverse costs 6x more)."""
-        bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
-        ordered = np.sort(bits)
-        count = 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
-        if count > DISTINCT_FRACTION * len(bits):
-            return None
-        unique, index = np.unique(bits, return_inverse=True)
-        return cls(unique.view(np.float32), index.astype(np.int64, copy=False))
+        DISTINCT_FRACTION of them differ (then the kernel stops early)."""
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        limit = min(int(DISTINCT_FRACTION * len(values)), DISTINCT_MAX)
+        unique = np.empty(len(values), dtype=np.float32)
+        index = np.empty(len(values), dtype=np.int64)
+        count = _kernels.distinct(values, unique, index, limit)
+        return None if count < 0 else cls(unique[:count], index)
 
 
 AGGREGATION_CODES = {name: code for code, name in enumerate(_kernels.AGGREGATIONS)}
