@@ -396,7 +396,7 @@ def _check_cross_field(config: Config) -> None:
         if not getattr(config.scm, name):
             raise ConfigError(f"scm.{name}: must not be empty")
     if config.scm.term_clamp > config.scm.preactivation_clamp:
-        # edge weights are folded into encoders' last layer (generate/scm.py, edge_bound),
+        # edge weights are folded into encoders' last layer (generate/scm.py, edge_bounds_of),
         # which is exact only when terms are clamped no wider than pre-activations
         raise ConfigError(
             f"scm.term_clamp {config.scm.term_clamp} must not exceed "

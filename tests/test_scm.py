@@ -10,7 +10,13 @@ from plurel_sql.generate import _kernels
 from plurel_sql.generate.activations import make_activation
 from plurel_sql.generate.mlp import NumericEncoder, sample_matrices, sample_mlps
 from plurel_sql.generate.pool import RandomPool
-from plurel_sql.generate.scm import DISTINCT_FRACTION, Accumulator, Distinct, plan_scm
+from plurel_sql.generate.scm import (
+    DISTINCT_FRACTION,
+    Accumulator,
+    Distinct,
+    edge_bounds_of,
+    plan_scm,
+)
 from plurel_sql.generate.sources import TimeSeriesSource, sample_source
 from plurel_sql.schema.ir import Column, Table
 
@@ -183,3 +189,18 @@ def test_encoding_distinct_values_gives_the_same_bits(mode: str) -> None:
     assert np.array_equal(
         per_row.result().view(np.uint32), through_distinct.result().view(np.uint32)
     )
+
+
+def test_edge_bounds_make_folded_weights_match_the_method() -> None:
+    """clip(clip(w h, +-C), +-b) == clip(w clip(h, +-C), +-T) for the bound b of w."""
+    scm = SCMParams()
+    big, term = scm.preactivation_clamp, scm.term_clamp
+    rng = np.random.default_rng(6)
+    weights = np.concatenate(
+        [rng.standard_cauchy(200), [0.0, 1e-3, -3e-3, term / big, -term / big]]
+    )
+    h = rng.standard_cauchy(5000) * 1e7  # pre-clamp outputs of the encoder's last layer
+    for w, b in zip(weights, edge_bounds_of(weights, scm), strict=True):
+        folded = np.clip(np.clip(w * h, -big, big), -float(b), float(b))
+        method = np.clip(w * np.clip(h, -big, big), -term, term)
+        np.testing.assert_allclose(folded, method, rtol=1e-6, atol=0)

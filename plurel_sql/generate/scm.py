@@ -100,7 +100,7 @@ class TableSCM:
     dag: DAG
     nodes: list[Node]
     order: list[int]
-    edge_encoders: dict[tuple[int, int], Encoder]  # edge weight folded in (see edge_bound)
+    edge_encoders: dict[tuple[int, int], Encoder]  # edge weight folded in (see edge_bounds_of)
     edge_bounds: dict[tuple[int, int], np.float32]
     contributions: list[ParentContribution]
     quantizers: dict[str, LazyQuantizer] = field(default_factory=dict)
@@ -355,7 +355,7 @@ def plan_scm(
     for node, decoder in zip(inner, decoders, strict=True):
         node.decoder = decoder
     edges = [tuple(e) for e in dag.edges.tolist()]
-    # the edge weight scales each encoder's last layer (see edge_bound)
+    # the edge weight scales each encoder's last layer (see edge_bounds_of)
     encoders = sample_encoders(
         scm,
         [nodes[p].num_categories if eager else None for p, _ in edges],
@@ -363,10 +363,7 @@ def plan_scm(
         output_scales=dag.weights.astype(np.float32),
     )
     edge_encoders = dict(zip(edges, encoders, strict=True))
-    edge_bounds = {
-        edge: edge_bound(weight, scm)
-        for edge, weight in zip(edges, dag.weights.tolist(), strict=True)
-    }
+    edge_bounds = dict(zip(edges, edge_bounds_of(dag.weights, scm), strict=True))
     needed = {nodes[v].aggregation for v in range(num_nodes) if in_degree[v] > 0}
     contributions = [
         _parent_contribution(table, fk.column, fk.parent, parents[fk.parent], needed, scm, seed)
@@ -395,17 +392,18 @@ def plan_scm(
     )
 
 
-def edge_bound(weight: float, scm: SCMParams) -> np.float32:
-    """The clamp that makes ``clip(encoder_w(x), -b, b)`` equal the method's
-    ``clip(w * encoder(x), -term_clamp, term_clamp)``, where ``encoder_w`` has the edge
-    weight ``w`` folded into its last layer (whose output is clamped to +-C, the
-    pre-activation clamp).
+def edge_bounds_of(weights: np.ndarray, scm: SCMParams) -> list[np.float32]:
+    """The clamp of each edge's term that makes ``clip(encoder_w(x), -b, b)`` equal the
+    method's ``clip(w * encoder(x), -term_clamp, term_clamp)``, where ``encoder_w`` has
+    the edge weight ``w`` folded into its last layer (whose output is clamped to +-C,
+    the pre-activation clamp).
 
     With T = term_clamp < C: if |w| >= T / C both sides are clip(w * h, +-T);
     otherwise both are w * clip(h, +-C), i.e. clip(w * h, +-|w| C). Folding the weight
     saves two passes over every edge's (rows x 32) output.
     """
-    return np.float32(min(scm.term_clamp, abs(float(weight)) * scm.preactivation_clamp))
+    magnitudes = np.abs(np.asarray(weights, dtype=np.float64)) * scm.preactivation_clamp
+    return list(np.minimum(magnitudes, scm.term_clamp).astype(np.float32))
 
 
 def _parent_contribution(
