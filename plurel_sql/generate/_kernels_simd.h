@@ -682,20 +682,6 @@ static void fill_bank(float *bank, const int64_t *offsets, const int32_t *shapes
 
 /* ------------------------------------------------------------ node noise */
 
-/* table[index] lane by lane (an AVX2 gather where there is one: the same loads) */
-INLINE vf gather_(const float *table, vi index)
-{
-#if defined(__AVX2__)
-    __m256i i;
-    memcpy(&i, &index, sizeof i);
-    return (vf)_mm256_i32gather_ps(table, i, 4);
-#else
-    vf v;
-    for (int l = 0; l < LANES; l++) v[l] = table[index[l]];
-    return v;
-#endif
-}
-
 /* The lanes of Beta noise that fell in the first or last interval of the table,
  * collected so their power laws run eight at a time (about 3 % of all values). */
 typedef struct {
