@@ -31,6 +31,15 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
         assert fragment in err, (fragment, err)
 
 
+def test_usage_errors_mask_url_passwords(capsys):
+    """argparse echoes arguments it rejects; a URL's password must not come with them."""
+    with pytest.raises(SystemExit) as stop:
+        main(["generate", "--seed", "0", "--db", f"postgresql://u:{PASSWORD}@127.0.0.1/x"])
+    _, err = capsys.readouterr()
+    assert_one_line_error(stop.value.code, err, "unrecognized arguments", "u:***@127.0.0.1")
+    assert PASSWORD not in err
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

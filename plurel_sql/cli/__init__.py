@@ -26,7 +26,10 @@ COMMAND_MODULES = (
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every other error
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # argparse quotes what it could not parse, which may be a URL with a password
+        from plurel_sql.dialects import scrub
+
+        self.exit(2, f"{self.prog}: error: {scrub(message, None)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
