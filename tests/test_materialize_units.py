@@ -12,7 +12,7 @@ from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import get_dialect, mask_url, parse_url
 from plurel_sql.dialects.pgcopy import HEADER, TRAILER, encode_batch
 from plurel_sql.errors import DatabaseError, SchemaError
-from plurel_sql.materialize.ddl import build_metadata, constraint_name
+from plurel_sql.materialize.ddl import build_metadata, build_table, constraint_name, primary_keys
 from plurel_sql.materialize.describe import describe
 from plurel_sql.materialize.fabricate import FabricatedSource, example_schema
 from plurel_sql.materialize.writer import normalize_batch
@@ -70,6 +70,24 @@ def test_ddl_has_keys_checks_and_types():
     checks = [c.name for c in child.constraints if c.name and c.name.startswith("ck_")]
     assert checks, "categorical columns get a CHECK constraint"
     assert not child.c["fk_table_0"].nullable
+
+
+def test_foreign_keys_reference_the_parents_own_key_name():
+    """A child's FOREIGN KEY names the parent's key column whatever it is called, and
+    even when the parent was created without its PRIMARY KEY (keys added later)."""
+    import dataclasses
+
+    import sqlalchemy as sa
+
+    schema = example_schema(num_tables=3)
+    renamed = [dataclasses.replace(t, primary_key="select") for t in schema.tables]
+    schema = dataclasses.replace(schema, tables=renamed)
+    metadata, keys = sa.MetaData(), primary_keys(schema)
+    for table in schema.tables:
+        sa_table = build_table(table, metadata, None, keys, keys=False, foreign_keys=True)
+    referenced = {fk.target_fullname for fk in sa_table.foreign_keys}
+    assert referenced and all(name.endswith(".select") for name in referenced), referenced
+    str(sa.schema.CreateTable(sa_table).compile())  # resolves every referenced column
 
 
 def _batches(schema, seed, chunk):

@@ -10,6 +10,7 @@ deterministic: ``pk_<table>``, ``fk_<table>_<column>``, ``ck_<table>_<column>``
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 
@@ -55,12 +56,14 @@ def build_table(
     table: Table,
     metadata: sa.MetaData,
     schema: str | None,
+    primary_keys: Mapping[str, str],
     keys: bool = True,
     foreign_keys: bool | None = None,
 ) -> sa.Table:
-    """The SQLAlchemy table of ``table``. ``keys=False`` leaves out the PRIMARY KEY and
-    (unless ``foreign_keys=True``) the FOREIGN KEYs; they are then added after the
-    load with :func:`key_constraints`."""
+    """The SQLAlchemy table of ``table``; ``primary_keys`` maps every table of the
+    schema to its key column (what the foreign keys reference). ``keys=False`` leaves
+    out the PRIMARY KEY and (unless ``foreign_keys=True``) the FOREIGN KEYs; they are
+    then added after the load with :func:`key_constraints`."""
     foreign_keys = keys if foreign_keys is None else foreign_keys
     items: list[sa.SchemaItem] = [
         sa.Column(quoted(table.primary_key), _key_type(True), nullable=False, autoincrement=False)
@@ -81,28 +84,26 @@ def build_table(
             items.append(
                 sa.ForeignKeyConstraint(
                     [fk.column],
-                    [f"{target}.{_parent_pk(fk.parent, metadata)}"],
+                    [f"{target}.{primary_keys[fk.parent]}"],
                     name=constraint_name("fk", table.name, fk.column),
                 )
             )
     return sa.Table(quoted(table.name), metadata, *items, schema=quoted(schema) if schema else None)
 
 
-def _parent_pk(parent: str, metadata: sa.MetaData) -> str:
-    for t in metadata.tables.values():
-        if t.name == parent:
-            return next(iter(t.primary_key.columns)).name if t.primary_key.columns else "row_idx"
-    return "row_idx"
-
-
 def build_metadata(schema: Schema, db_schema: str | None = None, keys: bool = True) -> sa.MetaData:
     """MetaData for all tables of ``schema`` (parents first, as the IR orders them)."""
     metadata = sa.MetaData()
-    pks: dict[str, str] = {t.name: t.primary_key for t in schema.tables}
+    pks = primary_keys(schema)
     for table in schema.tables:
         _ensure_parent_known(table, pks)
-        build_table(table, metadata, db_schema, keys=keys)
+        build_table(table, metadata, db_schema, pks, keys=keys)
     return metadata
+
+
+def primary_keys(schema: Schema) -> dict[str, str]:
+    """Each table's primary-key column, by table name."""
+    return {t.name: t.primary_key for t in schema.tables}
 
 
 def _ensure_parent_known(table: Table, pks: dict[str, str]) -> None:
@@ -111,7 +112,9 @@ def _ensure_parent_known(table: Table, pks: dict[str, str]) -> None:
             raise SchemaError(f"table {table.name}: foreign key to unknown table {fk.parent}")
 
 
-def key_constraints(sa_table: sa.Table, table: Table, schema: str | None, parent_pk: dict) -> list:
+def key_constraints(
+    sa_table: sa.Table, table: Table, schema: str | None, primary_keys: Mapping[str, str]
+) -> list:
     """PRIMARY KEY and FOREIGN KEY constraints of a table built with ``keys=False``,
     to be added with ``ALTER TABLE ... ADD CONSTRAINT`` after the load."""
     metadata = sa.MetaData()
@@ -124,7 +127,10 @@ def key_constraints(sa_table: sa.Table, table: Table, schema: str | None, parent
     for fk in table.foreign_keys:  # referenced tables must exist in this MetaData
         if not any(t.name == fk.parent for t in metadata.tables.values()):
             sa.Table(
-                fk.parent, metadata, sa.Column(parent_pk[fk.parent], sa.BigInteger), schema=schema
+                fk.parent,
+                metadata,
+                sa.Column(primary_keys[fk.parent], sa.BigInteger),
+                schema=schema,
             )
     out: list[sa.Constraint] = []
     pk = sa.PrimaryKeyConstraint(
@@ -136,7 +142,7 @@ def key_constraints(sa_table: sa.Table, table: Table, schema: str | None, parent
         target = f"{schema}.{fk.parent}" if schema else fk.parent
         constraint = sa.ForeignKeyConstraint(
             [shadow.c[fk.column]],
-            [f"{target}.{parent_pk[fk.parent]}"],
+            [f"{target}.{primary_keys[fk.parent]}"],
             name=constraint_name("fk", table.name, fk.column),
         )
         shadow.append_constraint(constraint)

@@ -23,7 +23,12 @@ from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import META_TABLE, Dialect, WriteSession
 from plurel_sql.dialects.base import RESERVED_PREFIX
 from plurel_sql.errors import SchemaError
-from plurel_sql.materialize.ddl import build_table, constraint_name, key_constraints
+from plurel_sql.materialize.ddl import (
+    build_table,
+    constraint_name,
+    key_constraints,
+    primary_keys,
+)
 from plurel_sql.materialize.meta import meta_rows, write_meta
 from plurel_sql.materialize.pipeline import BackgroundLoader
 from plurel_sql.materialize.progress import Progress
@@ -144,6 +149,7 @@ def _write(
     if replace:
         _drop_previous(dialect, session, set(source.planned_schema.table_names) | {META_TABLE})
     metadata = sa.MetaData()
+    keys = primary_keys(source.planned_schema)  # post-processing keeps every key
     created: dict[str, tuple[Table, sa.Table]] = {}
     digests: dict[str, TableChecksum] = {}
     current: str | None = None
@@ -165,7 +171,7 @@ def _write(
                 raise SchemaError(f"table {table.name}: batches are not contiguous")
             if current is not None:
                 _table_done(dialect, con, timing, created[current])
-            sa_table = _create(dialect, con, timing, table, metadata)
+            sa_table = _create(dialect, con, timing, table, metadata, keys)
             created[table.name] = (table, sa_table)
             digests[table.name] = TableChecksum(table)
             current, expected = table.name, arrow_schema(table)
@@ -188,7 +194,7 @@ def _write(
     final = source.final_schema
     for table in final.tables:  # a table without batches is still created, empty
         if table.name not in created:
-            sa_table = _create(dialect, con, timing, table, metadata)
+            sa_table = _create(dialect, con, timing, table, metadata, keys)
             _table_done(dialect, con, timing, (table, sa_table))
             created[table.name] = (table, sa_table)
             digests[table.name] = TableChecksum(table)
@@ -196,7 +202,7 @@ def _write(
     result.checksums = {name: digest.hexdigest() for name, digest in digests.items()}
     progress.phase("finalizing: keys, statistics, plurel_meta")
     if timing == "end":
-        _add_keys(dialect, con, final, created)
+        _add_keys(dialect, con, final, created, keys)
     dialect.analyze(con, [sa_t for _t, sa_t in created.values()])
     rows = meta_rows(
         seed=seed,
@@ -212,11 +218,21 @@ def _write(
 
 
 def _create(
-    dialect: Dialect, con: Any, timing: str, table: Table, metadata: sa.MetaData
+    dialect: Dialect,
+    con: Any,
+    timing: str,
+    table: Table,
+    metadata: sa.MetaData,
+    primary_keys: dict[str, str],
 ) -> sa.Table:
     """CREATE TABLE with the keys that ``timing`` (see Dialect.key_timing) declares."""
     sa_table = build_table(
-        table, metadata, dialect.schema, keys=timing == "declared", foreign_keys=timing != "end"
+        table,
+        metadata,
+        dialect.schema,
+        primary_keys,
+        keys=timing == "declared",
+        foreign_keys=timing != "end",
     )
     dialect.execute(con, sa.schema.CreateTable(sa_table))
     return sa_table
@@ -238,12 +254,15 @@ def _table_done(dialect: Dialect, con: Any, timing: str, created: tuple[Table, s
 
 
 def _add_keys(
-    dialect: Dialect, con: Any, schema: Schema, created: dict[str, tuple[Table, sa.Table]]
+    dialect: Dialect,
+    con: Any,
+    schema: Schema,
+    created: dict[str, tuple[Table, sa.Table]],
+    primary_keys: dict[str, str],
 ) -> None:
     """ALTER TABLE ... ADD CONSTRAINT: all primary keys first, then foreign keys."""
-    parent_pk = {t.name: t.primary_key for t in schema.tables}
     constraints = {
-        t.name: key_constraints(created[t.name][1], t, dialect.schema, parent_pk)
+        t.name: key_constraints(created[t.name][1], t, dialect.schema, primary_keys)
         for t in schema.tables
     }
     for t in schema.tables:
