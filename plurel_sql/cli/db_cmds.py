@@ -76,7 +76,8 @@ def _generate(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from plurel_sql.materialize.verify import verify_database
 
-    report = _guard(args.url, lambda: verify_database(args.url))
+    with _driver_errors(args.url):
+        report = verify_database(args.url)
     for problem in report.problems:
         print(f"problem: {problem}")
     if report.ok:
@@ -92,23 +93,15 @@ def _describe(args: argparse.Namespace) -> int:
     from plurel_sql.materialize.describe import describe
     from plurel_sql.materialize.meta import read_meta
 
-    meta = _guard(args.url, lambda: read_meta(args.url))
+    with _driver_errors(args.url):
+        meta = read_meta(args.url)
     print(describe(meta, args.format, parse_url(args.url).masked))
     return 0
 
 
-def _guard(url: str, fn):
-    """Run ``fn``; unexpected driver errors become one-line DatabaseErrors."""
+def _driver_errors(url: str):
+    """Unexpected driver errors inside become one-line DatabaseErrors."""
     from plurel_sql.dialects import get_dialect
-    from plurel_sql.materialize.job import driver_error
+    from plurel_sql.materialize.job import driver_errors
 
-    dialect = get_dialect(url)
-    try:
-        return fn()
-    except PlurelError:
-        raise
-    except Exception as exc:
-        error = driver_error(dialect, exc)
-        if error is None:
-            raise
-        raise error from None
+    return driver_errors(get_dialect(url))

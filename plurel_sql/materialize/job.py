@@ -8,9 +8,12 @@ the URL's password removed, anything else is a bug and propagates.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from plurel_sql.config import Config
 from plurel_sql.dialects import Dialect, get_dialect, parse_url
-from plurel_sql.errors import DatabaseError, PlurelError
+from plurel_sql.errors import PlurelError
 from plurel_sql.generate.stream import DEFAULT_CHUNK_ROWS, DatabaseGenerator
 from plurel_sql.materialize.progress import Progress
 from plurel_sql.materialize.writer import WriteResult, write_database
@@ -19,11 +22,18 @@ from plurel_sql.schema.from_sql import schema_from_sql
 DRIVER_MODULES = ("duckdb", "_duckdb", "psycopg", "sqlite3")
 
 
-def driver_error(dialect: Dialect, exc: Exception) -> DatabaseError | None:
-    """A one-line error for a database driver's exception; None for anything else."""
-    if type(exc).__module__.split(".")[0] in DRIVER_MODULES:
-        return dialect.error("database error", exc)
-    return None
+@contextmanager
+def driver_errors(dialect: Dialect) -> Iterator[None]:
+    """Inside, a database driver's exception becomes a one-line :class:`DatabaseError`
+    (password removed); library errors and anything else (a bug) pass through."""
+    try:
+        yield
+    except PlurelError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in DRIVER_MODULES:
+            raise
+        raise dialect.error("database error", exc) from None
 
 
 def generate_database(
@@ -43,16 +53,16 @@ def generate_database(
     source = DatabaseGenerator(config, seed, chunk_rows=chunk_rows, schema=schema)
     progress = progress or Progress()
     try:
-        result = write_database(
-            source, dialect, seed=seed, config=config.to_dict(), replace=replace, progress=progress
-        )
-    except PlurelError:
+        with driver_errors(dialect):  # driver errors mid-load: one line, password removed
+            result = write_database(
+                source,
+                dialect,
+                seed=seed,
+                config=config.to_dict(),
+                replace=replace,
+                progress=progress,
+            )
+    except Exception:
         progress.close()
         raise
-    except Exception as exc:  # driver errors mid-load: one line, password removed
-        progress.close()
-        error = driver_error(dialect, exc)
-        if error is None:
-            raise
-        raise error from None
     return dialect, result
