@@ -57,8 +57,8 @@ class EdgeSpec:
     parent_idx: int
     child_time: str | None
     parent_time: str | None
-    child_pk: str = "row_idx"  # primary keys: row_idx for random schemas, any name from SQL
-    parent_pk: str = "row_idx"
+    child_pk: str  # primary keys: row_idx for random schemas, any name from SQL
+    parent_pk: str
 
 
 class SamplingDialect:
@@ -194,8 +194,8 @@ class SamplingDialect:
         boolean: Sequence[str],
         categorical: Sequence[str],
         time_column: str | None,
+        primary_key: str,
         all_rows: bool = False,
-        primary_key: str = "row_idx",
     ) -> str:
         """Columns of the rows whose ids are in the bound ROW_IDS relation (or
         of every row with ``all_rows``): row_idx, foreign keys (NULL -> -1),
@@ -218,7 +218,7 @@ class SamplingDialect:
 
     # --- tasks ---------------------------------------------------------------
     def split_rows_sql(
-        self, table: str, column: str, time_column: str | None, primary_key: str = "row_idx"
+        self, table: str, column: str, time_column: str | None, primary_key: str
     ) -> str:
         """Ids and times of the rows with a non-NULL target, time-ordered by id;
         bounds are applied by the loader (two bound parameters lo, hi)."""

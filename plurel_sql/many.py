@@ -8,7 +8,6 @@ are identical whatever the number of workers or the order in which seeds finish.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -62,7 +61,7 @@ def url_for(template: str, seed: int) -> str:
 
 
 def url_for_display(url: str) -> str:
-    """The URL with any password masked (the raw text if it does not even parse)."""
+    """The URL with any password masked (``<invalid URL>`` if it does not even parse)."""
     from plurel_sql.dialects import parse_url
 
     try:
@@ -126,8 +125,6 @@ def generate_many(
             if on_done:
                 on_done(results[-1])
         return results
-    env_threads = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    os.environ.update({k: v for k, v in env_threads.items() if k not in os.environ})
     with ProcessPoolExecutor(max_workers=workers) as pool:
         pending: set[Future] = set()
         queue = list(seeds)

@@ -21,9 +21,10 @@ def arrow_type(kind: str) -> pa.DataType:
 
 def arrow_schema(table: Table) -> pa.Schema:
     """The Arrow schema of the table's batches, in stored column order."""
-    fields = [pa.field(table.primary_key, pa.int64(), nullable=False)]
-    fields += [pa.field(fk.column, pa.int64(), nullable=False) for fk in table.foreign_keys]
+    key = arrow_type("key")
+    fields = [pa.field(table.primary_key, key, nullable=False)]
+    fields += [pa.field(fk.column, key, nullable=False) for fk in table.foreign_keys]
     fields += [pa.field(c.name, arrow_type(c.kind)) for c in table.features]
     if table.time_column:
-        fields.append(pa.field(table.time_column, pa.timestamp("us"), nullable=False))
+        fields.append(pa.field(table.time_column, arrow_type("time"), nullable=False))
     return pa.schema(fields)
