@@ -9,9 +9,10 @@ over sequences or rows, only over hops.
 
 Why it exists: the per-sequence reference (:mod:`memory`) is an independent
 oracle for tests but a slow anchor for benchmarks; this one is the fair
-in-memory baseline to compare the SQL path's throughput with. It shares the
-hash (:mod:`hashing`), the final prefix cut (:func:`walk.prefix_cut`) and the
-tables read by :func:`memory.load_tables` with the other samplers.
+in-memory baseline to compare the SQL path's throughput with. Only the hop is
+its own: the walk around it (:func:`walk.bfs_walk`: deduplication, budgets, the
+final prefix cut) is the SQL sampler's, and the hash (:mod:`hashing`) and the
+tables read by :func:`memory.load_tables` are shared with the other samplers.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from plurel_sql.dialects.sampling_base import NO_TIME
 from plurel_sql.loader.hashing import node_hash
 from plurel_sql.loader.layout import DbLayout
 from plurel_sql.loader.memory import InMemoryTables
-from plurel_sql.loader.walk import SeedBatch, WalkResult, node_tables, prefix_cut
+from plurel_sql.loader.walk import SeedBatch, WalkResult, bfs_walk
 
 
 @dataclass
@@ -44,12 +45,10 @@ class LinkIndex:
 
 @dataclass
 class VectorIndex:
-    """What a hop needs, by node id: parent links, child links, cell widths."""
+    """What a hop needs, by node id: parent links and child links."""
 
     up: LinkIndex  # child -> parents
     down: LinkIndex  # parent -> children
-    width: np.ndarray  # cells per row of each node
-    num_nodes: int
 
 
 def _links(src: np.ndarray, dst: np.ndarray, ts: np.ndarray, num_nodes: int) -> LinkIndex:
@@ -67,12 +66,10 @@ def build_index(mem: InMemoryTables, layout: DbLayout) -> VectorIndex:
     num_nodes = int(layout.num_nodes)
     offsets = [t.node_offset for t in layout.tables]
     ts = np.full(num_nodes, NO_TIME, dtype=np.int64)
-    width = np.zeros(num_nodes, dtype=np.int64)
     children, parents = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for t, tl in enumerate(layout.tables):
+    for t in range(len(layout.tables)):
         n = min(len(mem.ts[t]), num_nodes - offsets[t])
         ts[offsets[t] : offsets[t] + n] = mem.ts[t][:n]
-        width[offsets[t] : offsets[t] + tl.table.num_rows] = tl.width
         for p, vals in mem.fks[t]:
             rows = np.nonzero(vals >= 0)[0]
             children.append(rows + offsets[t])
@@ -81,8 +78,6 @@ def build_index(mem: InMemoryTables, layout: DbLayout) -> VectorIndex:
     return VectorIndex(
         up=_links(child, parent, ts, num_nodes),
         down=_links(parent, child, ts, num_nodes),
-        width=width,
-        num_nodes=max(num_nodes, 1),
     )
 
 
@@ -146,57 +141,10 @@ def hop(
     return seq, node, is_child
 
 
-def new_rows(
-    seq: np.ndarray,
-    node: np.ndarray,
-    is_child: np.ndarray,
-    salt: np.ndarray,
-    visited: np.ndarray,
-    num_nodes: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows of a hop not seen before, one per (seq, node), in context order.
-
-    A row found as parent and as child counts as a parent; the result is sorted
-    by (seq, parent first, hash, node). Returns (seq, node, key) with
-    ``key = seq * num_nodes + node`` for the visited set.
-    """
-    keys = seq * num_nodes + node
-    o = np.lexsort((is_child, keys))
-    keys, seq, node, is_child = keys[o], seq[o], node[o], is_child[o]
-    first = np.ones(len(keys), dtype=bool)
-    first[1:] = keys[1:] != keys[:-1]
-    at = np.minimum(np.searchsorted(visited, keys), len(visited) - 1)
-    first &= visited[at] != keys
-    keys, seq, node, is_child = keys[first], seq[first], node[first], is_child[first]
-    o = np.lexsort((node, node_hash(salt[seq], node), is_child, seq))
-    return seq[o], node[o], keys
-
-
 def vectorized_walk(
     index: VectorIndex, layout: DbLayout, seeds: SeedBatch, ctx_len: int, max_width: int
 ) -> WalkResult:
     """The context walk of docs/loader.md for every sequence of ``seeds`` at once."""
-    b = len(seeds)
-    offsets = np.asarray([t.node_offset for t in layout.tables], dtype=np.int64)
-    seq0 = np.arange(b, dtype=np.int64)
-    node0 = offsets[seeds.tab] + seeds.row
-    out_seq, out_node, out_depth = [seq0], [node0], [np.zeros(b, np.int64)]
-    visited = np.sort(seq0 * index.num_nodes + node0)
-    budget = index.width[node0].copy()
-    go = budget < ctx_len
-    f_seq, f_node = seq0[go], node0[go]
-    depth = 0
-    while len(f_seq):
-        depth += 1
-        seq, node, is_child = hop(index, seeds, f_seq, f_node, max_width)
-        seq, node, keys = new_rows(seq, node, is_child, seeds.salt, visited, index.num_nodes)
-        out_seq.append(seq)
-        out_node.append(node)
-        out_depth.append(np.full(len(seq), depth, np.int64))
-        visited = np.sort(np.concatenate([visited, keys]), kind="stable")
-        budget += np.bincount(seq, weights=index.width[node], minlength=b).astype(np.int64)
-        go = budget[seq] < ctx_len
-        f_seq, f_node = seq[go], node[go]
-    tab, row = node_tables(layout, np.concatenate(out_node))
-    widths = np.asarray(layout.widths, dtype=np.int64)
-    return prefix_cut(np.concatenate(out_seq), tab, row, np.concatenate(out_depth), widths, ctx_len)
+    return bfs_walk(
+        layout, seeds, ctx_len, lambda f_seq, f_node: hop(index, seeds, f_seq, f_node, max_width)
+    )

@@ -18,6 +18,7 @@ always). Rows are identified by node id (``node_offset[table] + row_idx``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +84,67 @@ def prefix_cut(
     return WalkResult(seq[keep], tab[keep], row[keep], depth[keep])
 
 
+# one hop: (frontier seq, frontier node) -> (seq, node, is_child) of the rows it reaches
+Hop = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def bfs_walk(layout: DbLayout, seeds: SeedBatch, ctx_len: int, hop: Hop) -> WalkResult:
+    """The walk of every sequence of ``seeds`` at once, hop by hop; ``hop`` finds the
+    rows one step from a frontier (in SQL, or in numpy for the vectorized sampler)."""
+    widths = np.asarray(layout.widths, dtype=np.int64)
+    offsets = np.asarray([t.node_offset for t in layout.tables], dtype=np.int64)
+    num_nodes = max(int(layout.num_nodes), 1)
+    b = len(seeds)
+    seq0 = np.arange(b, dtype=np.int64)
+    node0 = offsets[seeds.tab] + seeds.row
+    out_seq, out_node, out_depth = [seq0], [node0], [np.zeros(b, np.int64)]
+    visited = np.sort(seq0 * num_nodes + node0)
+    budget = widths[seeds.tab].copy()
+    go = budget < ctx_len
+    f_seq, f_node = seq0[go], node0[go]
+    depth = 0
+    while len(f_seq):
+        depth += 1
+        seq, node, is_child = hop(f_seq, f_node)
+        seq, node, keys = new_rows(seq, node, is_child, seeds.salt, visited, num_nodes)
+        out_seq.append(seq)
+        out_node.append(node)
+        out_depth.append(np.full(len(seq), depth, np.int64))
+        visited = np.sort(np.concatenate([visited, keys]))
+        tab = np.searchsorted(offsets, node, side="right") - 1
+        budget += np.bincount(seq, weights=widths[tab], minlength=b).astype(np.int64)
+        go = budget[seq] < ctx_len
+        f_seq, f_node = seq[go], node[go]
+    tab, row = node_tables(layout, np.concatenate(out_node))
+    return prefix_cut(np.concatenate(out_seq), tab, row, np.concatenate(out_depth), widths, ctx_len)
+
+
+def new_rows(
+    seq: np.ndarray,
+    node: np.ndarray,
+    is_child: np.ndarray,
+    salt: np.ndarray,
+    visited: np.ndarray,
+    num_nodes: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of a hop not seen before, one per (seq, node), in context order.
+
+    A row found as parent and as child counts as a parent; the result is sorted
+    by (seq, parent first, hash, node). Returns (seq, node, key) with
+    ``key = seq * num_nodes + node`` for the visited set.
+    """
+    keys = seq * num_nodes + node
+    o = np.lexsort((is_child, keys))
+    keys, seq, node, is_child = keys[o], seq[o], node[o], is_child[o]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    at = np.minimum(np.searchsorted(visited, keys), len(visited) - 1)
+    first &= visited[at] != keys  # not seen at an earlier depth
+    keys, seq, node, is_child = keys[first], seq[first], node[first], is_child[first]
+    o = np.lexsort((node, node_hash(salt[seq], node), is_child, seq))
+    return seq[o], node[o], keys
+
+
 def sql_walk(
     dialect: SamplingDialect,
     conn: Any,
@@ -95,21 +157,9 @@ def sql_walk(
 
     ``conn`` must have the session link tables (``dialect.prepare_session``).
     """
-    widths = np.asarray(layout.widths, dtype=np.int64)
-    offsets = np.asarray([t.node_offset for t in layout.tables], dtype=np.int64)
-    num_nodes = max(int(layout.num_nodes), 1)
-    b = len(seeds)
-    seq0 = np.arange(b, dtype=np.int64)
-    node0 = offsets[seeds.tab] + seeds.row
-    out_seq, out_node, out_depth = [seq0], [node0], [np.zeros(b, np.int64)]
-    visited = np.sort(seq0 * num_nodes + node0)
-    budget = widths[seeds.tab].copy()
-    go = budget < ctx_len
-    f_seq, f_node = seq0[go], node0[go]
     sql = dialect.hop_sql(max_width)
-    depth = 0
-    while len(f_seq):
-        depth += 1
+
+    def hop(f_seq: np.ndarray, f_node: np.ndarray):
         frontier = {
             "seq": f_seq,
             "node": f_node,
@@ -117,31 +167,8 @@ def sql_walk(
             "salt": seeds.salt[f_seq],
         }
         res = dialect.run(conn, sql, {FRONTIER: frontier})
-        if res.num_rows == 0:
-            break
-        c_seq = res.column("seq").to_numpy().astype(np.int64)
-        c_node = res.column("node").to_numpy().astype(np.int64)
-        c_child = res.column("is_child").to_numpy().astype(np.int64)
-        c_h = node_hash(seeds.salt[c_seq], c_node)
-        keys = c_seq * num_nodes + c_node
-        # drop rows seen at an earlier depth; one entry per new row, parent edge first
-        o = np.lexsort((c_child, keys))
-        keys, c_seq, c_node, c_child, c_h = (a[o] for a in (keys, c_seq, c_node, c_child, c_h))
-        first = np.ones(len(keys), dtype=bool)
-        first[1:] = keys[1:] != keys[:-1]
-        at = np.minimum(np.searchsorted(visited, keys), len(visited) - 1)
-        first &= visited[at] != keys  # not seen at an earlier depth
-        keys, c_seq, c_node, c_child, c_h = (a[first] for a in (keys, c_seq, c_node, c_child, c_h))
-        o = np.lexsort((c_node, c_h, c_child, c_seq))
-        c_seq, c_node = c_seq[o], c_node[o]
-        out_seq.append(c_seq)
-        out_node.append(c_node)
-        out_depth.append(np.full(len(c_seq), depth, np.int64))
-        visited = np.sort(np.concatenate([visited, keys]))
-        c_tab = np.searchsorted(offsets, c_node, side="right") - 1
-        budget += np.bincount(c_seq, weights=widths[c_tab], minlength=b).astype(np.int64)
-        go = budget[c_seq] < ctx_len
-        f_seq, f_node = c_seq[go], c_node[go]
-    node = np.concatenate(out_node)
-    tab, row = node_tables(layout, node)
-    return prefix_cut(np.concatenate(out_seq), tab, row, np.concatenate(out_depth), widths, ctx_len)
+        return tuple(
+            res.column(name).to_numpy().astype(np.int64) for name in ("seq", "node", "is_child")
+        )
+
+    return bfs_walk(layout, seeds, ctx_len, hop)
