@@ -6,7 +6,9 @@ Wraps the generator's stage functions with timers (in this process) and prints
 each one's share of the total. Nested entries (``plan: ...`` inside ``plan``,
 ``compute: ...`` inside ``compute``) include their Python call overhead; what a
 parent has beyond its children is its own Python work, node noise, sources and
-aggregation finishing.
+aggregation finishing. "lookups + fold" counts every row lookup, including those an
+edge encoder makes (categorical encoders, distinct-value encodings), which are also
+inside "edge encoders + fold": those two overlap.
 """
 
 from __future__ import annotations

@@ -160,3 +160,11 @@ def wait_for():
         return False
 
     return _wait
+
+
+@pytest.fixture(scope="session")
+def hand_duck(tmp_path_factory) -> str:
+    """The loader tests' hand-built DuckDB database (tests/loader_fixtures.py, seed 3)."""
+    from loader_fixtures import build_duckdb
+
+    return build_duckdb(str(tmp_path_factory.mktemp("hand") / "hand.duckdb"), seed=3)

@@ -289,3 +289,30 @@ def reachable_rows(
                     nxt.append(other)
         frontier = nxt
     return seen
+
+
+def seed_batch(src, epoch: int, idx: np.ndarray):
+    """The SeedBatch a ContextSource walks for items ``idx`` of ``epoch``."""
+    from plurel_sql.loader.walk import SeedBatch
+
+    s = src.seeds(epoch, idx)
+    return SeedBatch(s.tab, s.row, s.asof, s.salt, s.target_slot, s.task_idx)
+
+
+def assert_width_cap(capped, wide, max_width: int, batches: int) -> None:
+    """A seed's children (depth-1 rows of its child tables; the schema is a DAG, so
+    those are never its parents) never exceed ``max_width`` in ``capped``'s walk,
+    match ``wide``'s (uncapped) walk up to the cap, and the cap does bind."""
+    layout = capped.samplers[0].layout
+    bound = False
+    for b in range(min(batches, capped.num_batches)):
+        sb = seed_batch(capped, 0, capped.batch_items(0, b))
+        c, f = capped.samplers[0].walk(sb), wide.samplers[0].walk(sb)
+        for s in range(len(sb)):
+            kids = [e.child_idx for e in layout.edges if e.parent_idx == int(sb.tab[s])]
+            n_capped = ((c.seq == s) & (c.depth == 1) & np.isin(c.tab, kids)).sum()
+            n_full = ((f.seq == s) & (f.depth == 1) & np.isin(f.tab, kids)).sum()
+            assert n_capped <= max_width
+            assert n_capped == min(n_full, max_width)
+            bound |= n_full > max_width
+    assert bound, "fixture too small: the width cap never had to sample"

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import special
+from scipy import special, stats
 
 from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams
 from plurel_sql.generate import _kernels
 from plurel_sql.generate.activations import make_activation
-from plurel_sql.generate.mlp import sample_mlps
+from plurel_sql.generate.mlp import NumericEncoder, sample_mlps
 from plurel_sql.generate.pool import RandomPool
-from plurel_sql.generate.scm import Accumulator
+from plurel_sql.generate.scm import Accumulator, beta_noise_table
 
 # activations without a torch.nn.functional twin (test_scm checks those), in float64
 NUMPY_EQUIVALENT = {
@@ -107,8 +107,6 @@ def test_streaming_aggregation_matches_stacked(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", AGGREGATIONS)
 def test_encoded_terms_aggregate_like_the_stacked_reference(mode: str) -> None:
-    from plurel_sql.generate.mlp import NumericEncoder
-
     params = SCMParams()
     mlps = sample_mlps(params, [(1, 32)] * 6, RandomPool(np.random.default_rng(8)))
     x = np.random.default_rng(9).normal(0, 1, 101).astype(np.float32)
@@ -134,10 +132,6 @@ def test_lookup_terms_aggregate_rows_of_the_table() -> None:
 
 @pytest.mark.parametrize("a, b", [(2.0, 5.0), (0.5, 5.0), (5.0, 0.5), (0.5, 0.5), (1.0, 1.0)])
 def test_beta_noise_follows_the_beta_distribution(a: float, b: float) -> None:
-    from scipy import stats
-
-    from plurel_sql.generate.scm import beta_noise_table
-
     table = beta_noise_table(a, b, 32)
     out = np.empty(400_000, dtype=np.float32)
     _kernels.beta_noise(out, table.icdf, table.inv_a, table.inv_b, 7)
@@ -152,16 +146,12 @@ def test_beta_noise_follows_the_beta_distribution(a: float, b: float) -> None:
 
 def test_beta_noise_with_one_interval_follows_its_first_power_law() -> None:
     """With a single interval (a 2-entry table) every value is u^(1/a): Beta(a, 1)."""
-    from scipy import stats
-
     out = np.empty(100_003, dtype=np.float32)
     _kernels.beta_noise(out, np.array([0.0, 1.0], dtype=np.float32), 1 / 2.5, 1 / 0.7, 3)
     assert stats.kstest(out, stats.beta(2.5, 1.0).cdf).statistic < 0.01
 
 
 def test_weight_bank_draws_follow_their_initializers() -> None:
-    from scipy import stats
-
     count = 400
     shapes = np.tile(np.array([[32, 32]], dtype=np.int32), (count, 1))
     offsets = np.arange(count, dtype=np.int64) * 1024
@@ -198,8 +188,6 @@ def _run_everything(seed: int) -> list[np.ndarray]:
     for mlp in mlps:
         in_dim = mlp.weights[0].shape[0]
         outputs.append(mlp(rng.normal(0, 2, (45, in_dim)).astype(np.float32)))
-    from plurel_sql.generate.mlp import NumericEncoder
-
     encoders = [NumericEncoder(m) for m in mlps if m.weights[0].shape == (1, 32)]
     table = rng.normal(0, 2, (6, 32)).astype(np.float32)
     for mode in AGGREGATIONS:

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from loader_fixtures import build_duckdb, build_postgres, generate_db, reachable_rows
+from loader_fixtures import (
+    assert_width_cap,
+    build_postgres,
+    generate_db,
+    reachable_rows,
+    seed_batch,
+)
 
 from plurel_sql.dialects.sampling_base import NO_TIME
 from plurel_sql.loader import open_database
 from plurel_sql.loader.source import ContextSource
-from plurel_sql.loader.walk import SeedBatch
-
-
-@pytest.fixture(scope="module")
-def hand_duck(tmp_path_factory) -> str:
-    return build_duckdb(str(tmp_path_factory.mktemp("hand") / "hand.duckdb"), seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +63,7 @@ def test_sql_rows_equal_plain_python_closure(url: str) -> None:
     sampler = src.samplers[0]
     idx = src.batch_items(0, 0)
     seeds = src.seeds(0, idx)
-    walk = sampler.walk(
-        SeedBatch(seeds.tab, seeds.row, seeds.asof, seeds.salt, seeds.target_slot, seeds.task_idx)
-    )
+    walk = sampler.walk(seed_batch(src, 0, idx))
     names = [t.name for t in sampler.layout.tables]
     for s in range(len(idx)):
         got = {(names[t], r) for t, r in walk.rows_of(s)}
@@ -124,27 +122,10 @@ def test_no_leakage(url: str, split: str) -> None:
 
 
 def test_width_cap_binds_and_holds(url: str) -> None:
-    """A seed's children (depth-1 rows of its child tables; the schema is a DAG, so
-    those are never its parents) never exceed max_width, and the cap does bind."""
     max_width = 2
     src = ContextSource(url, ctx_len=10**5, max_width=max_width, batch_size=64, seed=0)
     wide = ContextSource(url, ctx_len=10**5, max_width=10**6, batch_size=64, seed=0)
-    layout = src.samplers[0].layout
-    bound = False
-    for b in range(min(4, src.num_batches)):
-        seeds = src.seeds(0, src.batch_items(0, b))
-        sb = SeedBatch(
-            seeds.tab, seeds.row, seeds.asof, seeds.salt, seeds.target_slot, seeds.task_idx
-        )
-        capped, full = src.samplers[0].walk(sb), wide.samplers[0].walk(sb)
-        for s in range(len(seeds)):
-            kids = [e.child_idx for e in layout.edges if e.parent_idx == int(seeds.tab[s])]
-            n_capped = ((capped.seq == s) & (capped.depth == 1) & np.isin(capped.tab, kids)).sum()
-            n_full = ((full.seq == s) & (full.depth == 1) & np.isin(full.tab, kids)).sum()
-            assert n_capped <= max_width
-            assert n_capped == min(n_full, max_width)
-            bound |= n_full > max_width
-    assert bound, "fixture too small: the width cap never had to sample"
+    assert_width_cap(src, wide, max_width, batches=4)
 
 
 def test_duckdb_and_sqlite_batches_agree(gen_duck: str, gen_sqlite: str) -> None:
