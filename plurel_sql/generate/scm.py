@@ -99,7 +99,7 @@ class TableSCM:
     mode: str
     dag: DAG
     nodes: list[Node]
-    order: list[int]
+    order: list[int]  # the nodes computed (see feeding_nodes), in topological order
     edge_encoders: dict[tuple[int, int], Encoder]  # edge weight folded in (see edge_bounds_of)
     edge_bounds: dict[tuple[int, int], np.float32]
     contributions: list[ParentContribution]
@@ -330,6 +330,8 @@ def plan_scm(
     node_column = {int(node): col for node, col in zip(column_nodes, table.features, strict=True)}
     in_degree = dag.in_degree()
     activity = table.kind == "activity"
+    order = dag.topological_order()
+    computed = feeding_nodes(dag, order, node_column)
     nodes = []
     for v in range(num_nodes):
         col = node_column.get(v)
@@ -347,7 +349,8 @@ def plan_scm(
         else:
             a = draw_float(rng, scm.node_noise_a)
             b = draw_float(rng, scm.node_noise_b)
-            node.noise = beta_noise_table(a, b, scm.embedding_dim)
+            if v in computed:
+                node.noise = beta_noise_table(a, b, scm.embedding_dim)
         nodes.append(node)
     inner = [node for node in nodes if node.source is None]
     eager = mode == "type_eager"
@@ -364,7 +367,7 @@ def plan_scm(
     )
     edge_encoders = dict(zip(edges, encoders, strict=True))
     edge_bounds = dict(zip(edges, edge_bounds_of(dag.weights, scm), strict=True))
-    needed = {nodes[v].aggregation for v in range(num_nodes) if in_degree[v] > 0}
+    needed = {nodes[v].aggregation for v in computed if in_degree[v] > 0}
     contributions = [
         _parent_contribution(table, fk.column, fk.parent, parents[fk.parent], needed, scm, seed)
         for fk in table.foreign_keys
@@ -384,12 +387,27 @@ def plan_scm(
         mode=mode,
         dag=dag,
         nodes=nodes,
-        order=dag.topological_order(),
+        order=[v for v in order if v in computed],
         edge_encoders=edge_encoders,
         edge_bounds=edge_bounds,
         contributions=contributions,
         quantizers=quantizers,
     )
+
+
+def feeding_nodes(dag: DAG, order: list[int], column_nodes: Mapping[int, object]) -> set[int]:
+    """The nodes some feature column depends on: the column nodes and their ancestors.
+
+    Only these are computed. Every other node (a hidden node with no path to a
+    column) cannot change an output value, and each node's random streams are its
+    own, so skipping them leaves every value as it was; ~20 % of the inner-node
+    rows of the default configuration feed no column."""
+    feeding = set(column_nodes)
+    parents = dag.parents
+    for v in reversed(order):
+        if v in feeding:
+            feeding.update(parents[v])
+    return feeding
 
 
 def edge_bounds_of(weights: np.ndarray, scm: SCMParams) -> list[np.float32]:
