@@ -424,8 +424,12 @@ INLINE void fold_vector(int mode, int first, float bound, vf t, float *acc, floa
     case AGG_MAX: store(acc, max_(a, t)); break;
     case AGG_PRODUCT: store(acc, a * t); break;
     default: {
+        /* sum * exp(a - top) + exp(t - top) with one exp: one of the two exponents
+         * is 0 and exp_(0) == 1 exactly, so this is the same value bit for bit */
         vf top = max_(a, t);
-        store(aux, load(aux) * exp_(a - top) + exp_(t - top));
+        vf e = exp_(min_(a, t) - top);
+        vf sum = load(aux);
+        store(aux, select_(t > a, sum * e + 1.0f, sum + e));
         store(acc, top);
     }
     }
