@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
 
 from plurel_sql.config import GraphParams
 from plurel_sql.sampling import draw_choice, draw_float, draw_int
@@ -81,22 +83,19 @@ class DAG:
 
 
 def _components(n: int, edges: np.ndarray) -> list[list[int]]:
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(int(a)), find(int(b))
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = {}
-    for v in range(n):
-        groups.setdefault(find(v), []).append(v)
-    return list(groups.values())
+    """The connected components (edge directions ignored), each as its sorted nodes,
+    ordered by their smallest node."""
+    if len(edges) == 0:
+        return [[v] for v in range(n)]
+    graph = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    count, labels = csgraph.connected_components(graph, directed=False)
+    # name each component by its smallest node, so the order is scipy's labelling's
+    # no matter how it numbers them
+    _, smallest = np.unique(labels, return_index=True)
+    by_smallest = smallest[labels]
+    nodes = np.argsort(by_smallest, kind="stable")
+    sizes = np.bincount(labels, minlength=count)[np.argsort(smallest)]
+    return [part.tolist() for part in np.split(nodes, np.cumsum(sizes)[:-1])]
 
 
 def _dedupe(edges: list[tuple[int, int]]) -> list[tuple[int, int]]:

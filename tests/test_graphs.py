@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plurel_sql.config import GRAPH_LAYOUTS, GraphParams
-from plurel_sql.graphs import GENERATORS, sample_dag
+from plurel_sql.graphs import GENERATORS, _components, sample_dag
 
 
 @pytest.mark.parametrize("layout", GRAPH_LAYOUTS)
@@ -56,3 +56,35 @@ def test_barabasi_albert_drops_sink_edges_only_when_asked() -> None:
         for s in range(20)
     )
     assert n_drop < n_keep
+
+
+def _components_by_search(n: int, edges: np.ndarray) -> list[list[int]]:
+    """Components by depth-first search from each unvisited node in index order."""
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    for a, b in edges.tolist():
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    seen = [False] * n
+    out = []
+    for start in range(n):
+        if seen[start]:
+            continue
+        seen[start], stack, part = True, [start], []
+        while stack:
+            v = stack.pop()
+            part.append(v)
+            for w in neighbours[v]:
+                if not seen[w]:
+                    seen[w] = True
+                    stack.append(w)
+        out.append(sorted(part))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 10**6))
+def test_components_are_sorted_and_ordered_by_smallest_node(n: int, seed: int) -> None:
+    # the order decides where components are joined, so it must not change
+    rng = np.random.default_rng(seed)
+    edges = rng.integers(0, n, size=(int(rng.integers(0, 2 * n)), 2))
+    assert _components(n, edges) == _components_by_search(n, edges)
