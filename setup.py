@@ -1,8 +1,10 @@
 """Build of the compiled SCM kernels; all other metadata lives in pyproject.toml.
 
-``-ffp-contract=off`` keeps multiplications and additions separate (no fused
-multiply-add), so every build of the kernels (AVX2 and baseline, see
-plurel_sql/generate/_kernels.c) computes bit-identical values.
+``-ffp-contract=off`` stops the compiler from fusing multiplications and additions
+on its own: the kernels fuse exactly the multiply-adds they name (``fma_`` in
+_kernels_simd.h), so every build of the kernels (AVX2 + FMA and baseline, see
+plurel_sql/generate/_kernels.c) computes bit-identical values. libm supplies
+``fmaf`` to the baseline build.
 """
 
 from setuptools import Extension, setup
@@ -14,8 +16,9 @@ setup(
             [
                 "plurel_sql/generate/_kernels.c",
                 "plurel_sql/generate/_kernels_base.c",
-                "plurel_sql/generate/_kernels_avx2.c",
+                "plurel_sql/generate/_kernels_avx2_fma.c",
             ],
+            libraries=["m"],
             depends=["plurel_sql/generate/_kernels.h", "plurel_sql/generate/_kernels_simd.h"],
             extra_compile_args=[
                 "-O3",

@@ -1,8 +1,12 @@
 """The compiled SCM kernels (plurel_sql/generate/_kernels*.c): activations against
-numpy/torch, MLPs and aggregation against a float64 numpy reference, and the AVX2
-and baseline builds against each other, bit for bit."""
+numpy/torch, MLPs and aggregation against a float64 numpy reference, and the AVX2 +
+FMA and baseline builds against each other, bit for bit."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -14,6 +18,10 @@ from plurel_sql.generate.activations import make_activation
 from plurel_sql.generate.mlp import NumericEncoder, sample_mlps
 from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.scm import Accumulator, beta_noise_table
+from plurel_sql.generate.stream import DatabaseGenerator
+from tests.generator_helpers import small_config, table_checksums
+
+T = TypeVar("T")
 
 # activations without a torch.nn.functional twin (test_scm checks those), in float64
 NUMPY_EQUIVALENT = {
@@ -216,18 +224,34 @@ def _run_everything(seed: int) -> list[np.ndarray]:
     return outputs
 
 
-def test_avx2_and_baseline_builds_are_bit_identical() -> None:
-    if _kernels.DEFAULT != "avx2":
-        pytest.skip("this machine has no AVX2: only the baseline build runs here")
+def _under_baseline(run: Callable[[], T]) -> T:
+    if _kernels.DEFAULT != "avx2-fma":
+        pytest.skip("this machine has no AVX2 + FMA: only the baseline build runs here")
     previous = _kernels.use_kernels("baseline")
     try:
-        baseline = _run_everything(12)
+        return run()
     finally:
         _kernels.use_kernels(previous)
+
+
+def test_avx2_fma_and_baseline_builds_are_bit_identical() -> None:
+    baseline = _under_baseline(lambda: _run_everything(12))
     best = _run_everything(12)
     assert len(best) == len(baseline)
     for a, b in zip(best, baseline, strict=True):
         assert a.tobytes() == b.tobytes()
+
+
+def test_both_builds_generate_the_same_database() -> None:
+    # the baseline build fuses its multiply-adds with libm's fmaf, the other with the
+    # instruction: whole databases must come out the same
+    for seed in (0, 1):
+        checksums = partial(_database_checksums, seed)
+        assert checksums() == _under_baseline(checksums)
+
+
+def _database_checksums(seed: int) -> dict[str, str]:
+    return table_checksums(DatabaseGenerator(small_config(), seed))
 
 
 def test_unknown_kernel_build_is_refused() -> None:

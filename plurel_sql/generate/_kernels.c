@@ -9,8 +9,8 @@
  * aggregation). Here rows go through an edge's whole MLP in small tiles that stay
  * in L1 cache, with the clamps, activation and aggregation fused.
  *
- * Two builds of the kernels exist on x86-64 (AVX2 and baseline SSE2); they give
- * bit-identical results, and the AVX2 one is used when the CPU has it.
+ * Two builds of the kernels exist on x86-64 (AVX2 with FMA3, and baseline SSE2); they
+ * give bit-identical results, and the AVX2 one is used when the CPU has both.
  * ``use_kernels(name)`` switches (tests compare the two).
  */
 #include "_kernels.h"
@@ -36,9 +36,9 @@ static const KernelTable *K = &kernels_base;
 
 static const KernelTable *available(void)
 {
-#ifdef HAVE_AVX2_BUILD
+#ifdef HAVE_AVX2_FMA_BUILD
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) return &kernels_avx2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &kernels_avx2_fma;
 #endif
     return &kernels_base;
 }
@@ -436,7 +436,7 @@ static PyObject *py_distinct(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(count);
 }
 
-/* use_kernels(name): "avx2" (if the CPU has it) or "baseline"; returns the previous */
+/* use_kernels(name): "avx2-fma" (if the CPU has it) or "baseline"; returns the previous */
 static PyObject *py_use_kernels(PyObject *self, PyObject *args)
 {
     const char *name;
@@ -461,7 +461,7 @@ static PyMethodDef methods[] = {
     {"fill_bank", py_fill_bank, METH_VARARGS,
      "fill_bank(bank, offsets, shapes, inits, densities, factors, seed): draw matrices"},
     {"use_kernels", py_use_kernels, METH_VARARGS,
-     "use_kernels(name): switch to the 'avx2' or 'baseline' build; returns the previous"},
+     "use_kernels(name): switch to the 'avx2-fma' or 'baseline' build; returns the previous"},
     {"activate", py_activate, METH_VARARGS, "activate(code, x, params): x = act(x) in place"},
     {"mlp_forward", py_mlp_forward, METH_VARARGS,
      "mlp_forward(x, out, weights, meta, params, clamp): out = MLP(x)"},

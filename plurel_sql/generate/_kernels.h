@@ -1,8 +1,8 @@
 /*
  * Declarations shared by the compiled SCM kernels (see _kernels.c): the MLP view,
  * the table of kernel functions, and constants. The kernels themselves are in
- * _kernels_simd.h, compiled twice: for AVX2 (_kernels_avx2.c) and for the
- * baseline instruction set (_kernels_base.c).
+ * _kernels_simd.h, compiled twice: for AVX2 with FMA3 (_kernels_avx2_fma.c) and for
+ * the baseline instruction set (_kernels_base.c).
  */
 #ifndef PLUREL_KERNELS_H
 #define PLUREL_KERNELS_H
@@ -58,8 +58,8 @@ typedef struct {
 
 extern const KernelTable kernels_base;
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HAVE_AVX2_BUILD 1
-extern const KernelTable kernels_avx2;
+#define HAVE_AVX2_FMA_BUILD 1
+extern const KernelTable kernels_avx2_fma;
 #endif
 
 #endif

@@ -4,10 +4,11 @@
  * defines KERNEL_TABLE and KERNEL_NAME. Everything here is static except that table.
  *
  * Elementwise loops pad their last partial vector, so every element goes through
- * the same instructions whatever its position. Only IEEE add/sub/mul/div/sqrt,
- * min/max, conversions and comparisons are used (the transcendental functions are
- * polynomials below, no libm) and contraction into FMA is off, so both builds give
- * bit-identical results.
+ * the same instructions whatever its position. Only IEEE add/sub/mul/div/sqrt, fused
+ * multiply-add (rounded once), min/max, conversions and comparisons are used (the
+ * transcendental functions are polynomials below) and the compiler's own contraction
+ * into FMA is off: a multiply-add is fused exactly where fma_ says so, in both builds,
+ * so both give bit-identical results.
  */
 #include <string.h>
 
@@ -65,6 +66,20 @@ SSE_HALVES(min_, _mm_min_ps)
 INLINE vf max_(vf a, vf b) { return select_(a > b, a, b); }
 INLINE vf min_(vf a, vf b) { return select_(a < b, a, b); }
 #endif
+/* a * b + c rounded once (IEEE fusedMultiplyAdd). The AVX2 build has the instruction
+ * (it needs FMA3 too); the baseline build calls fmaf per lane, which libm computes
+ * correctly rounded, with the instruction where the CPU has it and in software where
+ * not: the same bits, more slowly. */
+#if defined(__FMA__)
+INLINE vf fma_(vf a, vf b, vf c) { return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c); }
+#else
+INLINE vf fma_(vf a, vf b, vf c)
+{
+    vf r;
+    for (int l = 0; l < LANES; l++) r[l] = __builtin_fmaf(a[l], b[l], c[l]);
+    return r;
+}
+#endif
 INLINE vf abs_(vf x) { return (vf)((vi)x & INT32_MAX); }
 INLINE vf clamp_(vf x, float lo, float hi) { return min_(max_(x, splat(lo)), splat(hi)); }
 INLINE vf copysign_(vf magnitude, vf sign) { return (vf)((vi)abs_(magnitude) | ((vi)sign & INT32_MIN)); }
@@ -116,12 +131,12 @@ INLINE vf exp_(vf x)
     x = x - nf * -2.12194440e-4f;
     vf z = x * x;
     vf y = splat(1.9875691500e-4f);
-    y = y * x + 1.3981999507e-3f;
-    y = y * x + 8.3334519073e-3f;
-    y = y * x + 4.1665795894e-2f;
-    y = y * x + 1.6666665459e-1f;
-    y = y * x + 5.0000001201e-1f;
-    y = y * z + x + 1.0f;
+    y = fma_(y, x, splat(1.3981999507e-3f));
+    y = fma_(y, x, splat(8.3334519073e-3f));
+    y = fma_(y, x, splat(4.1665795894e-2f));
+    y = fma_(y, x, splat(1.6666665459e-1f));
+    y = fma_(y, x, splat(5.0000001201e-1f));
+    y = fma_(y, z, x) + 1.0f;
     return y * (vf)((n + 127) << 23);
 }
 
@@ -137,19 +152,19 @@ INLINE vf log_(vf x)
     m = select_(small, m, splat(0.0f)) + m - 1.0f;
     vf z = m * m;
     vf y = splat(7.0376836292e-2f);
-    y = y * m - 1.1514610310e-1f;
-    y = y * m + 1.1676998740e-1f;
-    y = y * m - 1.2420140846e-1f;
-    y = y * m + 1.4249322787e-1f;
-    y = y * m - 1.6668057665e-1f;
-    y = y * m + 2.0000714765e-1f;
-    y = y * m - 2.4999993993e-1f;
-    y = y * m + 3.3333331174e-1f;
+    y = fma_(y, m, splat(-1.1514610310e-1f));
+    y = fma_(y, m, splat(1.1676998740e-1f));
+    y = fma_(y, m, splat(-1.2420140846e-1f));
+    y = fma_(y, m, splat(1.4249322787e-1f));
+    y = fma_(y, m, splat(-1.6668057665e-1f));
+    y = fma_(y, m, splat(2.0000714765e-1f));
+    y = fma_(y, m, splat(-2.4999993993e-1f));
+    y = fma_(y, m, splat(3.3333331174e-1f));
     y = y * m * z;
     vf fe = to_float(e);
-    y += -2.12194440e-4f * fe;
-    y += -0.5f * z;
-    return m + y + 0.693359375f * fe;
+    y = fma_(splat(-2.12194440e-4f), fe, y);
+    y = fma_(splat(-0.5f), z, y);
+    return fma_(splat(0.693359375f), fe, m + y);
 }
 
 /* tanh: an odd polynomial near 0, (1 - e^-2|x|) / (1 + e^-2|x|) elsewhere */
@@ -158,11 +173,11 @@ INLINE vf tanh_(vf x)
     vf a = abs_(x);
     vf z = x * x;
     vf p = splat(-5.70498872745e-3f);
-    p = p * z + 2.06390887954e-2f;
-    p = p * z - 5.37397155531e-2f;
-    p = p * z + 1.33314422036e-1f;
-    p = p * z - 3.33332819422e-1f;
-    vf near = p * z * x + x;
+    p = fma_(p, z, splat(2.06390887954e-2f));
+    p = fma_(p, z, splat(-5.37397155531e-2f));
+    p = fma_(p, z, splat(1.33314422036e-1f));
+    p = fma_(p, z, splat(-3.33332819422e-1f));
+    vf near = fma_(p * z, x, x);
     vf e = exp_(-2.0f * a);
     vf far = copysign_((1.0f - e) / (1.0f + e), x);
     return select_(a < 0.625f, near, far);
@@ -177,13 +192,13 @@ INLINE SinCos sincos_reduced_(vf r)
 {
     vf z = r * r;
     vf s = splat(-1.9515295891e-4f);
-    s = s * z + 8.3321608736e-3f;
-    s = s * z - 1.6666654611e-1f;
-    s = s * z * r + r;
+    s = fma_(s, z, splat(8.3321608736e-3f));
+    s = fma_(s, z, splat(-1.6666654611e-1f));
+    s = fma_(s * z, r, r);
     vf c = splat(2.443315711809948e-5f);
-    c = c * z - 1.388731625493765e-3f;
-    c = c * z + 4.166664568298827e-2f;
-    c = c * z * z - 0.5f * z + 1.0f;
+    c = fma_(c, z, splat(-1.388731625493765e-3f));
+    c = fma_(c, z, splat(4.166664568298827e-2f));
+    c = fma_(c * z, z, fma_(splat(-0.5f), z, splat(1.0f)));
     return (SinCos){s, c};
 }
 
@@ -226,10 +241,10 @@ INLINE vf erf_(vf x)
     vf a = abs_(x);
     vf t = 1.0f / (1.0f + 0.3275911f * a);
     vf p = splat(1.061405429f);
-    p = p * t - 1.453152027f;
-    p = p * t + 1.421413741f;
-    p = p * t - 0.284496736f;
-    p = p * t + 0.254829592f;
+    p = fma_(p, t, splat(-1.453152027f));
+    p = fma_(p, t, splat(1.421413741f));
+    p = fma_(p, t, splat(-0.284496736f));
+    p = fma_(p, t, splat(0.254829592f));
     p = p * t;
     return sign_(x) * (1.0f - p * exp_(-a * a));
 }
@@ -253,7 +268,7 @@ INLINE vf sines_(vf x, const float *params)
     vf out = splat(0.0f);
     for (int s = 0; s < count; s++) {
         const float *p = params + 1 + 3 * s;
-        out += p[0] * sin_quarter_(p[1] * x + p[2], 0);
+        out = fma_(splat(p[0]), sin_quarter_(fma_(splat(p[1]), x, splat(p[2])), 0), out);
     }
     return out;
 }
@@ -331,14 +346,14 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
                 __asm__("" : "+x"(w0), "+x"(w1), "+x"(w2), "+x"(w3));
 #endif
                 vf u = splat(row[k]), v = splat(row[din + k]);
-                a0 += u * w0;
-                a1 += u * w1;
-                a2 += u * w2;
-                a3 += u * w3;
-                b0 += v * w0;
-                b1 += v * w1;
-                b2 += v * w2;
-                b3 += v * w3;
+                a0 = fma_(u, w0, a0);
+                a1 = fma_(u, w1, a1);
+                a2 = fma_(u, w2, a2);
+                a3 = fma_(u, w3, a3);
+                b0 = fma_(v, w0, b0);
+                b1 = fma_(v, w1, b1);
+                b2 = fma_(v, w2, b2);
+                b3 = fma_(v, w3, b3);
             }
             float *o = out + (Py_ssize_t)r * 32;
             store(o, clamp_(a0, -clamp, clamp));
@@ -356,10 +371,10 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
             for (int k = 0; k < din; k++) {
                 vf u = splat(row[k]);
                 const float *wk = w + (Py_ssize_t)k * 32;
-                a0 += u * load(wk);
-                a1 += u * load(wk + 8);
-                a2 += u * load(wk + 16);
-                a3 += u * load(wk + 24);
+                a0 = fma_(u, load(wk), a0);
+                a1 = fma_(u, load(wk + 8), a1);
+                a2 = fma_(u, load(wk + 16), a2);
+                a3 = fma_(u, load(wk + 24), a3);
             }
             float *o = out + (Py_ssize_t)r * 32;
             store(o, clamp_(a0, -clamp, clamp));
@@ -373,7 +388,7 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
         for (int r = 0; r < rows; r++) {
             const float *row = in + (Py_ssize_t)r * din;
             vf acc = splat(0.0f);
-            for (int k = 0; k < din; k += LANES) acc += load(row + k) * load(w + k);
+            for (int k = 0; k < din; k += LANES) acc = fma_(load(row + k), load(w + k), acc);
             float lanes[LANES], sum = 0.0f;
             store(lanes, acc);
             for (int l = 0; l < LANES; l++) sum += lanes[l];
@@ -385,7 +400,8 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
         const float *row = in + (Py_ssize_t)r * din;
         for (int j = 0; j < dout; j++) {
             float acc = 0.0f;
-            for (int k = 0; k < din; k++) acc += row[k] * w[(Py_ssize_t)k * dout + j];
+            for (int k = 0; k < din; k++)
+                acc = __builtin_fmaf(row[k], w[(Py_ssize_t)k * dout + j], acc);
             out[(Py_ssize_t)r * dout + j] = clamp_scalar_(acc, clamp);
         }
     }
@@ -789,7 +805,7 @@ static void argmax_similarity(const float *restrict emb, Py_ssize_t rows, int d,
             float dot = 0.0f;
             if (d % LANES == 0) {
                 vf acc = splat(0.0f);
-                for (int j = 0; j < d; j += LANES) acc += load(e + j) * load(t + j);
+                for (int j = 0; j < d; j += LANES) acc = fma_(load(e + j), load(t + j), acc);
                 float lanes[LANES];
                 store(lanes, acc);
                 for (int l = 0; l < LANES; l++) dot += lanes[l];
