@@ -41,14 +41,23 @@ class Activation:
         return out
 
 
-def _random_sines(pool: RandomPool) -> Activation:
-    count = pool.integer(3, 7)
-    amplitude = pool.normal(count)
+def random_sines_params(pool: RandomPool, layers: int) -> list[np.ndarray]:
+    """The parameters of ``layers`` random_sines activations, drawn together (an SCM
+    has hundreds): per layer [count, (amplitude, frequency, phase) x count], float32,
+    with 3-7 sines, N(0, 1) amplitudes, log-uniform frequencies in [0.1, 10] and
+    U[0, 2 pi] phases."""
+    counts = 3 + np.minimum((pool.uniform(layers) * 5).astype(np.int64), 4)
+    total = int(counts.sum())
+    amplitude = pool.normal(total)
     log_lo, log_hi = np.log(0.1), np.log(10.0)
-    frequency = np.exp(log_lo + (log_hi - log_lo) * pool.uniform(count))
-    phase = 2 * np.pi * pool.uniform(count)
-    params = np.concatenate([[count], np.stack([amplitude, frequency, phase], axis=1).ravel()])
-    return Activation("random_sines", params.astype(np.float32))
+    frequency = np.exp(log_lo + (log_hi - log_lo) * pool.uniform(total))
+    phase = 2 * np.pi * pool.uniform(total)
+    triples = np.stack([amplitude, frequency, phase], axis=1).astype(np.float32)
+    ends = np.cumsum(counts)
+    return [
+        np.concatenate([[np.float32(count)], triples[end - count : end].ravel()])
+        for count, end in zip(counts.tolist(), ends.tolist(), strict=True)
+    ]
 
 
 _FIXED = {name: Activation(name) for name in ACTIVATION_NAMES if name != "random_sines"}
@@ -60,7 +69,7 @@ def make_activation(name: str, pool: RandomPool | None) -> Activation:
     if name == "random_sines":
         if pool is None:
             raise ValueError("random_sines draws its parameters: pass a RandomPool")
-        return _random_sines(pool)
+        return Activation(name, random_sines_params(pool, 1)[0])
     if name not in _FIXED:
         raise ValueError(f"unknown activation {name}")
     return _FIXED[name]

@@ -27,6 +27,7 @@ from plurel_sql.generate.activations import (
     NO_PARAMS,
     Activation,
     make_activation,
+    random_sines_params,
 )
 from plurel_sql.generate.pool import RandomPool
 
@@ -189,15 +190,15 @@ def sample_mlps(
     factors[is_last] *= out_scales
     shapes = np.stack([rows, cols], axis=1).astype(np.int32)
     bank, offsets = draw_bank(params, shapes, pool, True, factors)
-    # random_sines draw their parameters, in hidden-layer order
+    # random_sines draw their parameters, all at once, in hidden-layer order
     param_offset = np.zeros(hidden_layers, dtype=np.int32)
     mlp_params: dict[int, list[np.ndarray]] = {}
     hidden_mlp = np.repeat(np.arange(count), layers - 1)
-    for h in np.flatnonzero(act_codes == ACTIVATION_CODES["random_sines"]).tolist():
-        owner = int(hidden_mlp[h])
-        parts = mlp_params.setdefault(owner, [])
+    sines = np.flatnonzero(act_codes == ACTIVATION_CODES["random_sines"]).tolist()
+    for h, params_h in zip(sines, random_sines_params(pool, len(sines)), strict=True):
+        parts = mlp_params.setdefault(int(hidden_mlp[h]), [])
         param_offset[h] = sum(len(p) for p in parts)
-        parts.append(make_activation("random_sines", pool).params)
+        parts.append(params_h)
     mlps: list[MLP | None] = [None] * count
     clamp = params.preactivation_clamp
     hidden_start = np.cumsum(layers - 1) - (layers - 1)

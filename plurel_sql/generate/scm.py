@@ -352,21 +352,25 @@ def plan_scm(
             if v in computed:
                 node.noise = beta_noise_table(a, b, scm.embedding_dim)
         nodes.append(node)
-    inner = [node for node in nodes if node.source is None]
+    # decoders, encoders and noise only for the nodes that are computed, and the
+    # edges into them (see feeding_nodes)
+    inner = [node for node in nodes if node.source is None and node.index in computed]
     eager = mode == "type_eager"
     decoders = sample_decoders(scm, [n.num_categories if eager else None for n in inner], pool)
     for node, decoder in zip(inner, decoders, strict=True):
         node.decoder = decoder
-    edges = [tuple(e) for e in dag.edges.tolist()]
+    used = [i for i, child in enumerate(dag.edges[:, 1].tolist()) if child in computed]
+    edges = [tuple(e) for e in dag.edges[used].tolist()]
+    weights = dag.weights[used]
     # the edge weight scales each encoder's last layer (see edge_bounds_of)
     encoders = sample_encoders(
         scm,
         [nodes[p].num_categories if eager else None for p, _ in edges],
         pool,
-        output_scales=dag.weights.astype(np.float32),
+        output_scales=weights.astype(np.float32),
     )
     edge_encoders = dict(zip(edges, encoders, strict=True))
-    edge_bounds = dict(zip(edges, edge_bounds_of(dag.weights, scm), strict=True))
+    edge_bounds = dict(zip(edges, edge_bounds_of(weights, scm), strict=True))
     needed = {nodes[v].aggregation for v in computed if in_degree[v] > 0}
     contributions = [
         _parent_contribution(table, fk.column, fk.parent, parents[fk.parent], needed, scm, seed)
@@ -398,10 +402,10 @@ def plan_scm(
 def feeding_nodes(dag: DAG, order: list[int], column_nodes: Mapping[int, object]) -> set[int]:
     """The nodes some feature column depends on: the column nodes and their ancestors.
 
-    Only these are computed. Every other node (a hidden node with no path to a
-    column) cannot change an output value, and each node's random streams are its
-    own, so skipping them leaves every value as it was; ~20 % of the inner-node
-    rows of the default configuration feed no column."""
+    Only these are computed, and only they get decoders, noise tables and encoders on
+    their in-edges. Every other node (a hidden node with no path to a column) could
+    not change an output value; ~20 % of the inner-node rows and ~18 % of the
+    edge-rows of the default configuration feed no column."""
     feeding = set(column_nodes)
     parents = dag.parents
     for v in reversed(order):
