@@ -15,7 +15,8 @@ from scipy import special, stats
 from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams
 from plurel_sql.generate import _kernels
 from plurel_sql.generate.activations import make_activation
-from plurel_sql.generate.mlp import NumericEncoder, sample_mlps
+from plurel_sql.generate.kernel_build import slow_build_message
+from plurel_sql.generate.mlp import MLP, NumericEncoder, sample_mlps
 from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.scm import Accumulator, beta_noise_table
 from plurel_sql.generate.stream import DatabaseGenerator
@@ -254,6 +255,33 @@ def _database_checksums(seed: int) -> dict[str, str]:
     return table_checksums(DatabaseGenerator(small_config(), seed))
 
 
+def _fused_layer(x0: float, x1: float, w1: float) -> np.float32:
+    """Output 0 of a one-layer MLP (2 -> 32, weights [1, w1] into output 0) on the row
+    (x0, x1): fma(x1, w1, fma(x0, 1, 0)) = fma(x1, w1, x0), by the 32-wide path."""
+    bank = np.zeros(2 * 32, dtype=np.float32)
+    bank[0], bank[32] = 1.0, w1
+    meta = np.array([1, 2, 32, 0], dtype=np.int32)  # layers, dims, matrix offset
+    mlp = MLP(1e30, (bank, meta, np.zeros(1, dtype=np.float32)))
+    return mlp(np.array([[x0, x1]], dtype=np.float32))[0, 0]
+
+
+@pytest.mark.parametrize("build", ["default", "baseline"])
+def test_multiply_adds_are_rounded_once(build: str) -> None:
+    # c + a*b = (1 + 2^-23) + 2^-24 - 2^-70: just below the midpoint between
+    # 1 + 2^-23 and 1 + 2^-22, so rounding once gives 1 + 2^-23. Rounding the product
+    # first gives 1 + 2^-22, and so does rounding through double (the sum rounds onto
+    # the midpoint, which then ties to even).
+    a, b, c = 1 + 2.0**-23, 2.0**-24 * (1 - 2.0**-23), 1 + 2.0**-23
+    assert np.float32(a) == a and np.float32(b) == b
+    if build == "baseline":
+        if _kernels.DEFAULT == "baseline":
+            pytest.skip("the default build is the baseline build here")
+        result = _under_baseline(lambda: _fused_layer(c, a, b))
+    else:
+        result = _fused_layer(c, a, b)
+    assert result == np.float32(1 + 2.0**-23)
+
+
 def test_unknown_kernel_build_is_refused() -> None:
     with pytest.raises(ValueError, match="not available"):
         _kernels.use_kernels("avx512-dreams")
@@ -332,3 +360,10 @@ def test_argmax_similarity_matches_numpy(d: int) -> None:
     tie = np.zeros((1, d), dtype=np.float32)
     _kernels.argmax_similarity(tie, table, out[:1])
     assert out[0] == 0  # ties go to the first category, like numpy's argmax
+
+
+def test_the_slow_build_is_named_only_on_x86_64() -> None:
+    assert slow_build_message("avx2-fma", "x86_64") is None
+    assert "slower" in (slow_build_message("baseline", "x86_64") or "")
+    assert "AVX2" in (slow_build_message("baseline", "AMD64") or "")
+    assert slow_build_message("baseline", "aarch64") is None  # fmaf is an instruction there

@@ -35,6 +35,7 @@ from plurel_sql.generate.arrow import (
 )
 from plurel_sql.generate.columns import ColumnStore
 from plurel_sql.generate.connectivity import RNG_BLOCK_ROWS, assign_parents, sample_block_model
+from plurel_sql.generate.kernel_build import warn_if_slow
 from plurel_sql.generate.postprocess import finish_numeric, null_count
 from plurel_sql.generate.scm import ParentFeatures, TableSCM, plan_scm, quantize
 from plurel_sql.rng import stream
@@ -78,6 +79,7 @@ class DatabaseGenerator:
             raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
         if chunk_rows < 1:
             raise ConfigError(f"chunk_rows must be positive, got {chunk_rows}")
+        warn_if_slow()
         self.config = config
         self.seed = seed
         self.chunk_rows = chunk_rows
