@@ -4,6 +4,7 @@ FMA and baseline builds against each other, bit for bit."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
@@ -13,7 +14,7 @@ import pytest
 from scipy import special, stats
 
 from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams
-from plurel_sql.generate import _kernels
+from plurel_sql.generate import _kernels, kernel_build
 from plurel_sql.generate.activations import make_activation
 from plurel_sql.generate.kernel_build import slow_build_message
 from plurel_sql.generate.mlp import MLP, NumericEncoder, sample_mlps
@@ -363,7 +364,18 @@ def test_argmax_similarity_matches_numpy(d: int) -> None:
 
 
 def test_the_slow_build_is_named_only_on_x86_64() -> None:
-    assert slow_build_message("avx2-fma", "x86_64") is None
-    assert "slower" in (slow_build_message("baseline", "x86_64") or "")
-    assert "AVX2" in (slow_build_message("baseline", "AMD64") or "")
-    assert slow_build_message("baseline", "aarch64") is None  # fmaf is an instruction there
+    assert slow_build_message("avx2-fma", "x86_64", True) is None
+    assert "lacks AVX2" in (slow_build_message("baseline", "x86_64", True) or "")
+    assert "need GCC" in (slow_build_message("baseline", "AMD64", False) or "")
+    assert slow_build_message("baseline", "aarch64", False) is None  # fmaf is an instruction
+
+
+def test_the_generator_warns_once_when_the_slow_build_runs(monkeypatch) -> None:
+    monkeypatch.setattr(_kernels, "DEFAULT", "baseline")
+    monkeypatch.setattr(kernel_build.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(kernel_build, "_warned", False)
+    with pytest.warns(RuntimeWarning, match="baseline kernels"):
+        DatabaseGenerator(small_config(), 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DatabaseGenerator(small_config(), 1)  # once per process

@@ -514,6 +514,11 @@ PyMODINIT_FUNC PyInit__kernels(void)
     }
     K = available();
     if (PyModule_AddStringConstant(m, "DEFAULT", K->name) < 0) goto fail;
+#ifdef HAVE_AVX2_FMA_BUILD
+    if (PyModule_AddIntConstant(m, "AVX2_FMA_COMPILED", 1) < 0) goto fail;
+#else
+    if (PyModule_AddIntConstant(m, "AVX2_FMA_COMPILED", 0) < 0) goto fail;
+#endif
     return m;
 fail:
     Py_DECREF(m);

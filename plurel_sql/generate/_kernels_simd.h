@@ -1,6 +1,6 @@
 /*
  * The SCM kernels, written once on 8-lane vectors (GCC vector extensions) and
- * compiled twice (see _kernels_avx2.c, _kernels_base.c); the including file
+ * compiled twice (see _kernels_avx2_fma.c, _kernels_base.c); the including file
  * defines KERNEL_TABLE and KERNEL_NAME. Everything here is static except that table.
  *
  * Elementwise loops pad their last partial vector, so every element goes through
@@ -457,8 +457,10 @@ INLINE void fold_vector(int mode, int first, float bound, vf t, float *acc, floa
     case AGG_MAX: store(acc, max_(a, t)); break;
     case AGG_PRODUCT: store(acc, a * t); break;
     default: {
-        /* sum * exp(a - top) + exp(t - top) with one exp: one of the two exponents
-         * is 0 and exp_(0) == 1 exactly, so this is the same value bit for bit */
+        /* sum * exp(a - top) + exp(t - top) with one exp: for finite terms one of the
+         * two exponents is 0 and exp_(0) == 1 exactly, so this is the same value bit
+         * for bit (terms are clamped, so finite; were both the same infinity, the
+         * infinite top would hide the sum either way) */
         vf top = max_(a, t);
         vf e = exp_(min_(a, t) - top);
         vf sum = load(aux);
@@ -827,7 +829,7 @@ static void argmax_similarity(const float *restrict emb, Py_ssize_t rows, int d,
                 store(lanes, acc);
                 for (int l = 0; l < LANES; l++) dot += lanes[l];
             } else {
-                for (int j = 0; j < d; j++) dot += e[j] * t[j];
+                for (int j = 0; j < d; j++) dot = __builtin_fmaf(e[j], t[j], dot);
             }
             if (c == 0 || dot > best) {
                 best = dot;
