@@ -16,6 +16,8 @@ import dataclasses
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 
@@ -26,15 +28,22 @@ from plurel_sql.generate.mlp import sample_mlps
 from plurel_sql.generate.pool import RandomPool
 
 ROWS, WIDTH = 2048, 32
+T = TypeVar("T")
 
 
-def best_seconds(run: Callable[[], object], repeats: int) -> float:
+def best_seconds(run: Callable[[T], object], prepare: Callable[[], T], repeats: int) -> float:
+    """The best time of ``run(prepare())`` over ``repeats``, ``prepare`` untimed."""
     best = float("inf")
     for _ in range(repeats):
+        argument = prepare()
         start = time.perf_counter()
-        run()
+        run(argument)
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def _activate(code: int, params: np.ndarray, x: np.ndarray) -> None:
+    _kernels.activate(code, x, params)
 
 
 def activation_nanoseconds(repeats: int) -> dict[str, float]:
@@ -45,14 +54,8 @@ def activation_nanoseconds(repeats: int) -> dict[str, float]:
     vectors = ROWS * WIDTH / 8
     out = {}
     for code, name in enumerate(_kernels.ACTIVATIONS):
-        params = make_activation(name, pool).params
-        best = float("inf")
-        for _ in range(repeats):
-            work = tile.copy()
-            start = time.perf_counter()
-            _kernels.activate(code, work, params)
-            best = min(best, time.perf_counter() - start)
-        out[name] = best / vectors * 1e9
+        activate = partial(_activate, code, make_activation(name, pool).params)
+        out[name] = best_seconds(activate, tile.copy, repeats) / vectors * 1e9
     return out
 
 
@@ -63,7 +66,7 @@ def layer_nanoseconds(layers: int, repeats: int) -> float:
     )
     mlp = sample_mlps(params, [(WIDTH, WIDTH)], RandomPool(np.random.default_rng(2)))[0]
     x = np.random.default_rng(3).standard_normal((ROWS, WIDTH)).astype(np.float32)
-    return best_seconds(lambda: mlp(x), repeats) / (ROWS * layers) * 1e9
+    return best_seconds(mlp, lambda: x, repeats) / (ROWS * layers) * 1e9
 
 
 def main() -> None:

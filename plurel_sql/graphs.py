@@ -88,14 +88,14 @@ def _components(n: int, edges: np.ndarray) -> list[list[int]]:
     if len(edges) == 0:
         return [[v] for v in range(n)]
     graph = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    count, labels = csgraph.connected_components(graph, directed=False)
-    # name each component by its smallest node, so the order is scipy's labelling's
-    # no matter how it numbers them
+    _, labels = csgraph.connected_components(graph, directed=False)
+    # name each component by its smallest node, so the order does not depend on how
+    # scipy numbers components; a stable sort keeps each component's nodes ascending
     _, smallest = np.unique(labels, return_index=True)
     by_smallest = smallest[labels]
     nodes = np.argsort(by_smallest, kind="stable")
-    sizes = np.bincount(labels, minlength=count)[np.argsort(smallest)]
-    return [part.tolist() for part in np.split(nodes, np.cumsum(sizes)[:-1])]
+    starts = np.flatnonzero(np.diff(by_smallest[nodes])) + 1
+    return [part.tolist() for part in np.split(nodes, starts)]
 
 
 def _dedupe(edges: list[tuple[int, int]]) -> list[tuple[int, int]]:

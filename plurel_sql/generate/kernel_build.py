@@ -37,9 +37,11 @@ def slow_build_message(build: str, machine: str, fast_build_compiled: bool) -> s
 def warn_if_slow() -> None:
     """Warn, once per process, when the running build is the slow one."""
     global _warned
+    if _warned:
+        return
+    _warned = True  # the build cannot change within a process: decide once
     message = slow_build_message(
         _kernels.DEFAULT, platform.machine(), bool(_kernels.AVX2_FMA_COMPILED)
     )
-    if message is not None and not _warned:
-        _warned = True
+    if message is not None:
         warnings.warn(message, RuntimeWarning, stacklevel=3)
