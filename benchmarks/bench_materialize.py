@@ -50,7 +50,7 @@ from plurel_sql.dialects import get_dialect
 from plurel_sql.materialize.ddl import build_metadata
 from plurel_sql.materialize.fabricate import FabricatedSource
 from plurel_sql.materialize.writer import write_database
-from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
+from plurel_sql.schema.ir import Schema, Table, simple_table, value_column
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 LARGE = {"num_tables": [8, 8], "entity_rows": [20000, 20000], "activity_rows": [100000, 100000]}
@@ -193,18 +193,20 @@ def summarize_paths(rows: list[dict]) -> list[str]:
 def shape_schema(rows: int) -> Schema:
     """One parent (1 000 rows, no features) and one wide table of ``rows`` rows."""
     cats = ["alpha", "beta", "gamma", "delta"]
-    features = [Column(f"num_{i}", "numeric", nullable=True) for i in range(8)]
-    features += [Column(f"bool_{i}", "boolean", num_categories=2) for i in range(2)]
-    features += [Column(f"cat_{i}", "categorical", labels=cats, num_categories=4) for i in (0, 1)]
+    features = [value_column(f"num_{i}", "numeric") for i in range(8)]
+    features += [value_column(f"bool_{i}", "boolean", num_categories=2) for i in range(2)]
+    features += [
+        value_column(f"cat_{i}", "categorical", labels=cats, num_categories=4) for i in (0, 1)
+    ]
     return Schema(
         tables=[
-            Table("parent", "entity", 1000, "row_idx"),
-            Table(
+            simple_table("parent", "entity", 1000, "row_idx"),
+            simple_table(
                 "wide",
                 "activity",
                 rows,
                 "row_idx",
-                [ForeignKey("parent_id", "parent")],
+                [("parent_id", "parent")],
                 features,
                 "event_time",
             ),

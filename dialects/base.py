@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from plurel_sql.dialects.url import DatabaseURL
 from plurel_sql.errors import DatabaseError
+from plurel_sql.uuids import uuid_array, uuid_bytes
 
 META_TABLE = "plurel_meta"
 #: Tables named ``plurel_*`` belong to a generation (its metadata and readers' caches,
@@ -199,5 +200,9 @@ def rows_to_batch(
         fn = decode(f.type)
         if fn is not None:
             values = [None if v is None else fn(v) for v in values]
+        if isinstance(f.type, pa.ExtensionType):  # arrow.uuid, fetched as text or UUID
+            text = pa.array([None if v is None else str(v) for v in values], pa.string())
+            arrays.append(uuid_array(uuid_bytes(text), text.is_valid().to_numpy(False)))
+            continue
         arrays.append(pa.array(values, type=f.type))
     return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema)

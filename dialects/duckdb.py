@@ -14,12 +14,15 @@ from typing import Any
 
 import duckdb
 import duckdb_engine
+import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
 from plurel_sql.dialects.filebased import FileDialect
+from plurel_sql.uuids import uuid_array, uuid_bytes
 
 BATCH_VIEW = "__plurel_batch"
+LEVEL_COLUMN = "__plurel_level"
 
 
 class DuckDBDialect(FileDialect):
@@ -71,13 +74,22 @@ class DuckDBDialect(FileDialect):
         return {r[0] for r in rows}
 
     def load_batch(self, con: Any, table: sa.Table, batch: pa.RecordBatch) -> None:
+        """One INSERT ... SELECT from the registered batch; for a self-referencing
+        table one per level of the batch's forest (DuckDB checks a foreign key
+        against the rows of earlier statements only)."""
         columns = ", ".join(self.quote(c) for c in batch.schema.names)
+        levels = self_reference_levels(table, batch)
+        insert = (
+            f"INSERT INTO {self.quote_table(table)} ({columns}) SELECT {columns} FROM {BATCH_VIEW}"
+        )
+        if levels is not None:
+            batch = batch.append_column(LEVEL_COLUMN, pa.array(levels))
         con.register(BATCH_VIEW, batch)
         try:
-            con.execute(
-                f"INSERT INTO {self.quote_table(table)} ({columns}) "
-                f"SELECT {columns} FROM {BATCH_VIEW}"
-            )
+            if levels is None:
+                con.execute(insert)
+            for level in range(int(levels.max()) + 1 if levels is not None else 0):
+                con.execute(f"{insert} WHERE {LEVEL_COLUMN} = ?", [level])
         finally:
             con.unregister(BATCH_VIEW)
 
@@ -95,6 +107,46 @@ class DuckDBDialect(FileDialect):
         for batch in reader:
             if batch.num_rows:
                 yield pa.RecordBatch.from_arrays(
-                    [col.cast(f.type) for col, f in zip(batch.columns, arrow_schema, strict=True)],
+                    [_as(col, f.type) for col, f in zip(batch.columns, arrow_schema, strict=True)],
                     schema=arrow_schema,
                 )
+
+
+def _as(col: pa.Array, arrow_type: pa.DataType) -> pa.Array:
+    """A scanned column in the contract's type (DuckDB hands UUIDs back as text)."""
+    if isinstance(arrow_type, pa.ExtensionType):
+        return uuid_array(uuid_bytes(col), col.is_valid().to_numpy(zero_copy_only=False))
+    return col.cast(arrow_type)
+
+
+def self_reference_levels(table: sa.Table, batch: pa.RecordBatch) -> np.ndarray | None:
+    """Per row of ``batch``, its depth below rows outside the batch along the table's
+    one-column self-referencing foreign keys (0: no parent in the batch); None when
+    the table has no such key."""
+    links = [
+        (fk.columns[0].name, fk.elements[0].column.name)
+        for fk in table.foreign_key_constraints
+        if fk.referred_table.name == table.name and len(fk.columns) == 1
+    ]
+    if not links:
+        return None
+    n = batch.num_rows
+    level = np.zeros(n, dtype=np.int64)
+    parents = []
+    for child, key in links:
+        keys = batch.column(key).to_numpy(zero_copy_only=False)
+        order = np.argsort(keys, kind="stable")
+        refs = batch.column(child)
+        valid = refs.is_valid().to_numpy(zero_copy_only=False)
+        values = refs.fill_null(keys[0] if n else 0).to_numpy(zero_copy_only=False)
+        pos = np.minimum(np.searchsorted(keys[order], values), n - 1)
+        found = valid & (keys[order][pos] == values)
+        parents.append((found, order[pos]))
+    for _ in range(n):
+        new = np.zeros(n, dtype=np.int64)
+        for found, parent in parents:
+            new = np.maximum(new, np.where(found, level[parent] + 1, 0))
+        if np.array_equal(new, level):
+            return level
+        level = new
+    raise ValueError(f"table {table.name}: the batch's self references form a loop")

@@ -20,9 +20,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from plurel_sql.uuids import uuid_bytes
+
 HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 TRAILER = (-1).to_bytes(2, "big", signed=True)
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds
+PG_EPOCH_DAYS = 10_957  # 2000-01-01 in days since 1970-01-01
 
 
 def _valid(col: pa.Array) -> np.ndarray:
@@ -31,20 +34,93 @@ def _valid(col: pa.Array) -> np.ndarray:
     return np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _fixed(col: pa.Array) -> tuple[np.ndarray, str]:
+#: PostgreSQL's integer width for each Arrow integer type: types PostgreSQL lacks
+#: (TINYINT, UNSIGNED) are stored in the next signed width that holds them.
+_INT_FORMATS = {
+    pa.int8(): ">i2",
+    pa.uint8(): ">i2",
+    pa.int16(): ">i2",
+    pa.uint16(): ">i4",
+    pa.int32(): ">i4",
+    pa.uint32(): ">i8",
+    pa.int64(): ">i8",
+    pa.uint64(): ">i8",
+}
+
+
+def _fixed(col: pa.Array) -> tuple[np.ndarray, str | None]:
     """Native-endian values of a fixed-width column (nulls zero-filled) and the
-    big-endian numpy format PostgreSQL expects (the copy into the record swaps)."""
+    big-endian numpy format PostgreSQL expects (the copy into the record swaps);
+    ``None`` when the values are already the field's bytes (a void dtype)."""
     t = col.type
+    if isinstance(t, pa.ExtensionType) and t.extension_name == "arrow.uuid":
+        return uuid_bytes(col).view("V16")[:, 0], None
     if pa.types.is_timestamp(t):
-        values = col.cast(pa.timestamp("us")).cast(pa.int64()).fill_null(0).to_numpy()
+        values = col.cast(pa.timestamp("us", tz=t.tz)).cast(pa.int64()).fill_null(0).to_numpy()
         return values - PG_EPOCH_US, ">i8"
+    if pa.types.is_date32(t):
+        return col.cast(pa.int32()).fill_null(0).to_numpy() - PG_EPOCH_DAYS, ">i4"
+    if pa.types.is_time64(t):
+        return col.cast(pa.time64("us")).cast(pa.int64()).fill_null(0).to_numpy(), ">i8"
+    if pa.types.is_decimal(t):
+        return numeric_fields(col), None
     if pa.types.is_integer(t):
-        return col.cast(pa.int64()).fill_null(0).to_numpy(), ">i8"
+        return col.cast(pa.int64()).fill_null(0).to_numpy(), _INT_FORMATS[t]
+    if pa.types.is_float32(t):
+        return col.fill_null(0.0).to_numpy(zero_copy_only=False), ">f4"
     if pa.types.is_floating(t):
         return col.cast(pa.float64()).fill_null(0.0).to_numpy(), ">f8"
     if pa.types.is_boolean(t):
         return col.fill_null(False).to_numpy(zero_copy_only=False).view(np.uint8), "u1"
     raise TypeError(f"unsupported Arrow type for binary COPY: {t}")
+
+
+def _unscaled(col: pa.Array) -> list[int] | np.ndarray:
+    """The unscaled integers of a decimal128 column (NULL -> 0): int64 while the
+    precision allows, Python ints beyond."""
+    col = col.fill_null(0)
+    words = np.frombuffer(col.buffers()[1], dtype="<i8")[
+        2 * col.offset : 2 * (col.offset + len(col))
+    ]
+    if col.type.precision <= 18:
+        return words[0::2].copy()
+    low, high = words[0::2].view("<u8"), words[1::2]
+    return [int(h) << 64 | int(lo) for lo, h in zip(low.tolist(), high.tolist(), strict=True)]
+
+
+def numeric_fields(col: pa.Array) -> np.ndarray:
+    """PostgreSQL's binary NUMERIC (int16 ndigits, weight, sign, dscale, then
+    base-10000 digits) of a decimal128(p, s) column, at one fixed width per column:
+    every value carries ceil((p + pad) / 4) digit groups, the fractional ones
+    aligned on a group boundary (PostgreSQL strips the extra zero groups)."""
+    precision, scale = col.type.precision, col.type.scale
+    pad = (4 - scale % 4) % 4
+    groups = -(-(precision + pad) // 4)
+    unscaled = _unscaled(col)
+    if isinstance(unscaled, np.ndarray) and precision + pad <= 18:
+        magnitude = np.abs(unscaled) * 10**pad
+        digits = np.stack(
+            [(magnitude // 10 ** (4 * (groups - 1 - k))) % 10000 for k in range(groups)], axis=1
+        )
+        negative = unscaled < 0
+    else:
+        values = [int(v) for v in unscaled]
+        digits = np.array(
+            [
+                [(abs(v) * 10**pad // 10 ** (4 * (groups - 1 - k))) % 10000 for k in range(groups)]
+                for v in values
+            ],
+            dtype=np.int64,
+        ).reshape(len(values), groups)
+        negative = np.array([v < 0 for v in values], dtype=bool)
+    n = len(col)
+    header = np.empty((n, 4), dtype=">i2")
+    header[:, 0] = groups
+    header[:, 1] = groups - (scale + pad) // 4 - 1
+    header[:, 2] = np.where(negative, 0x4000, 0)
+    header[:, 3] = scale
+    body = np.concatenate([header.view(np.uint8), digits.astype(">i2").view(np.uint8)], axis=1)
+    return np.ascontiguousarray(body).view(f"V{body.shape[1]}")[:, 0]
 
 
 def _text(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ the keys for anyone who writes through them. Timestamps are stored as text
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from sqlalchemy.dialects import sqlite as sa_sqlite
 
 from plurel_sql.dialects.filebased import FileDialect
 from plurel_sql.errors import DatabaseError
+from plurel_sql.uuids import hex_matrix, uuid_bytes
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"  # Arrow's %S carries the microseconds
 
@@ -70,12 +72,9 @@ class SQLiteDialect(FileDialect):
         return {r[0] for r in rows}
 
     def prepare_batch(self, batch: pa.RecordBatch) -> tuple[list[str], list[tuple]]:
-        """(column names, row tuples) with timestamps as text and booleans as 0/1."""
-        columns = []
-        for col in batch.columns:
-            if pa.types.is_timestamp(col.type):
-                col = pc.strftime(col, format=TIMESTAMP_FORMAT)
-            columns.append(col.to_pylist())
+        """(column names, row tuples): dates, times, timestamps, decimals and UUIDs
+        as text (SQLite has no such types), booleans as 0/1."""
+        columns = [sqlite_values(col) for col in batch.columns]
         return batch.schema.names, list(zip(*columns, strict=True))
 
     def load_batch(self, con: Any, table: sa.Table, batch: Any) -> None:
@@ -92,6 +91,30 @@ class SQLiteDialect(FileDialect):
             return bool
         if pa.types.is_timestamp(arrow_type):
             return dt.datetime.fromisoformat
+        if pa.types.is_date32(arrow_type):
+            return dt.date.fromisoformat
+        if pa.types.is_time64(arrow_type):
+            return dt.time.fromisoformat
+        if pa.types.is_decimal(arrow_type):
+            step = decimal.Decimal(1).scaleb(-arrow_type.scale)
+            return lambda v: decimal.Decimal(repr(v) if isinstance(v, float) else v).quantize(step)
         if pa.types.is_floating(arrow_type):
             return float
         return None
+
+
+def sqlite_values(col: pa.Array) -> list[Any]:
+    """Python values SQLite can bind, for one column (see ``prepare_batch``)."""
+    t = col.type
+    if pa.types.is_timestamp(t):
+        suffix = "+00:00" if t.tz else ""
+        return pc.strftime(col, format=TIMESTAMP_FORMAT + suffix).to_pylist()
+    if isinstance(t, pa.ExtensionType) or pa.types.is_date32(t) or pa.types.is_time64(t):
+        if isinstance(t, pa.ExtensionType):  # arrow.uuid: canonical text
+            valid = col.is_valid().to_numpy(zero_copy_only=False)
+            text = [bytes(row).decode("ascii") for row in hex_matrix(uuid_bytes(col))]
+            return [v if ok else None for v, ok in zip(text, valid, strict=True)]
+        return col.cast(pa.string()).to_pylist()
+    if pa.types.is_decimal(t):
+        return col.cast(pa.string()).to_pylist()
+    return col.to_pylist()

@@ -14,58 +14,58 @@ from datetime import UTC, datetime
 import numpy as np
 
 from plurel_sql.dialects.sampling_base import quote
-from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
+from plurel_sql.schema.ir import Schema, Table, simple_table, value_column
 
 
 def small_schema(scale: int = 1) -> Schema:
     """Two entity tables and two activity tables, one of them with two parents."""
     return Schema(
         tables=[
-            Table(
+            simple_table(
                 "users",
                 "entity",
                 60 * scale,
                 "row_idx",
                 [],
                 [
-                    Column("age", "numeric", nullable=True),
-                    Column(
+                    value_column("age", "numeric"),
+                    value_column(
                         "tier", "categorical", labels=["gold", "silver", "bronze"], num_categories=3
                     ),
-                    Column("active", "boolean", num_categories=2),
+                    value_column("active", "boolean", num_categories=2),
                 ],
             ),
-            Table(
+            simple_table(
                 "shops",
                 "entity",
                 30 * scale,
                 "row_idx",
-                [ForeignKey("owner", "users")],
+                [("owner", "users")],
                 [
-                    Column("rating", "numeric", nullable=True),
-                    Column("open", "boolean", num_categories=2),
+                    value_column("rating", "numeric"),
+                    value_column("open", "boolean", num_categories=2),
                 ],
             ),
-            Table(
+            simple_table(
                 "orders",
                 "activity",
                 400 * scale,
                 "row_idx",
-                [ForeignKey("buyer", "users"), ForeignKey("shop", "shops")],
+                [("buyer", "users"), ("shop", "shops")],
                 [
-                    Column("amount", "numeric", nullable=True),
-                    Column("channel", "categorical", labels=["web", "app"], num_categories=2),
+                    value_column("amount", "numeric"),
+                    value_column("channel", "categorical", labels=["web", "app"], num_categories=2),
                 ],
                 time_column="date",
             ),
-            Table(
+            simple_table(
                 "visits",
                 "activity",
                 300 * scale,
                 "row_idx",
-                [ForeignKey("shop", "shops")],
+                [("shop", "shops")],
                 [
-                    Column("minutes", "numeric"),
+                    value_column("minutes", "numeric"),
                 ],
                 time_column="date",
             ),
@@ -113,7 +113,7 @@ def random_tables(schema: Schema, seed: int = 0) -> dict[str, dict[str, np.ndarr
 def _ddl(schema: Schema, double: str) -> list[str]:
     stmts = []
     for t in schema.tables:
-        cols = [f"{quote(t.primary_key)} BIGINT PRIMARY KEY"]
+        cols = [f"{quote(t.row_key)} BIGINT PRIMARY KEY"]
         cols += [
             f"{quote(fk.column)} BIGINT NOT NULL REFERENCES {quote(fk.parent)} (row_idx)"
             for fk in t.foreign_keys

@@ -92,7 +92,7 @@ def test_structure_and_value_ranges(seed: int) -> None:
         data = tables[table.name]
         assert data.schema == arrow_schema(table)
         assert data.num_rows == table.num_rows
-        assert np.array_equal(data[table.primary_key].to_numpy(), np.arange(table.num_rows))
+        assert np.array_equal(data[table.row_key].to_numpy(), np.arange(table.num_rows))
         for fk in table.foreign_keys:
             values = data[fk.column].to_numpy()
             assert values.min() >= 0 and values.max() < schema.table(fk.parent).num_rows

@@ -20,30 +20,30 @@ from loader_fixtures import assert_width_cap, build_duckdb, generate_db, seed_ba
 from plurel_sql.errors import PlurelError
 from plurel_sql.loader.source import ContextSource
 from plurel_sql.loader.vectorized import top_children
-from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
+from plurel_sql.schema.ir import Schema, simple_table, value_column
 
 
 def pairs_schema() -> Schema:
     """Timed parents and a child table with two keys to the same parent table."""
     return Schema(
         tables=[
-            Table("users", "entity", 40, "row_idx", [], [Column("score", "numeric")]),
-            Table(
+            simple_table("users", "entity", 40, "row_idx", [], [value_column("score", "numeric")]),
+            simple_table(
                 "accounts",
                 "activity",
                 80,
                 "row_idx",
-                [ForeignKey("owner", "users")],
-                [Column("kind", "categorical", labels=["a", "b", "c"], num_categories=3)],
+                [("owner", "users")],
+                [value_column("kind", "categorical", labels=["a", "b", "c"], num_categories=3)],
                 time_column="opened",
             ),
-            Table(
+            simple_table(
                 "transfers",
                 "activity",
                 500,
                 "row_idx",
-                [ForeignKey("sender", "accounts"), ForeignKey("receiver", "accounts")],
-                [Column("amount", "numeric", nullable=True), Column("flag", "boolean")],
+                [("sender", "accounts"), ("receiver", "accounts")],
+                [value_column("amount", "numeric"), value_column("flag", "boolean")],
                 time_column="date",
             ),
         ],

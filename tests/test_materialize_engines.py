@@ -96,13 +96,13 @@ def test_engine_enforces_keys(engine_url, small_config):
     orphan_error, duplicate_error = _violations(dialect.name)
     con = connect(engine_url)
     try:
-        orphan = dict(row, **{child.primary_key: 10**9, child.foreign_keys[0].column: 10**12})
+        orphan = dict(row, **{child.row_key: 10**9, child.foreign_keys[0].column: 10**12})
         with pytest.raises(orphan_error) as err:
             dialect.execute(con, sa.insert(sa_child).values(**orphan))
         assert "foreign" in str(err.value).lower()
         if dialect.name == "postgresql":
             con.rollback()
-        duplicate = dict(row, **{child.primary_key: 0})
+        duplicate = dict(row, **{child.row_key: 0})
         with pytest.raises(duplicate_error) as err:
             dialect.execute(con, sa.insert(sa_child).values(**duplicate))
         assert any(w in str(err.value).lower() for w in ("unique", "primary", "duplicate"))

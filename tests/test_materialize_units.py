@@ -12,7 +12,7 @@ from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import get_dialect, mask_url, parse_url
 from plurel_sql.dialects.pgcopy import HEADER, TRAILER, encode_batch
 from plurel_sql.errors import DatabaseError, SchemaError
-from plurel_sql.materialize.ddl import build_metadata, build_table, constraint_name, primary_keys
+from plurel_sql.materialize.ddl import build_metadata, build_table, constraint_name
 from plurel_sql.materialize.describe import describe
 from plurel_sql.materialize.fabricate import FabricatedSource, example_schema
 from plurel_sql.materialize.writer import normalize_batch
@@ -80,11 +80,19 @@ def test_foreign_keys_reference_the_parents_own_key_name():
     import sqlalchemy as sa
 
     schema = example_schema(num_tables=3)
-    renamed = [dataclasses.replace(t, primary_key="select") for t in schema.tables]
+    renamed = []
+    for t in schema.tables:
+        columns = [
+            dataclasses.replace(c, name="select") if c.name == "row_idx" else c for c in t.columns
+        ]
+        fks = [dataclasses.replace(fk, parent_columns=["select"]) for fk in t.foreign_keys]
+        renamed.append(
+            dataclasses.replace(t, columns=columns, primary_key=["select"], foreign_keys=fks)
+        )
     schema = dataclasses.replace(schema, tables=renamed)
-    metadata, keys = sa.MetaData(), primary_keys(schema)
+    metadata = sa.MetaData()
     for table in schema.tables:
-        sa_table = build_table(table, metadata, None, keys, keys=False, foreign_keys=True)
+        sa_table = build_table(table, metadata, None, keys=False, foreign_keys=True)
     referenced = {fk.target_fullname for fk in sa_table.foreign_keys}
     assert referenced and all(name.endswith(".select") for name in referenced), referenced
     str(sa.schema.CreateTable(sa_table).compile())  # resolves every referenced column

@@ -23,7 +23,7 @@ def test_shop_fixture_maps_to_the_ir() -> None:
     assert schema.origin == "sql"
     assert schema.table_names[-1] == "reviews" and schema.table_names.index("orders") < 3
     orders = schema.table("orders")
-    assert orders.kind == "entity" and orders.primary_key == "order_id"
+    assert orders.kind == "entity" and orders.primary_key == ["order_id"]
     assert [(fk.column, fk.parent) for fk in orders.foreign_keys] == [
         ("customer_id", "customers"),
         ("product_id", "products"),

@@ -20,7 +20,7 @@ from plurel_sql.generate.scm import (
 )
 from plurel_sql.generate.sources import TimeSeriesSource, sample_source
 from plurel_sql.graphs import DAG
-from plurel_sql.schema.ir import Column, Table
+from plurel_sql.schema.ir import simple_table, value_column
 
 TORCH_EQUIVALENT = {
     "relu": "relu",
@@ -123,15 +123,15 @@ def test_categorical_sources_give_valid_categories(kind: str) -> None:
 @pytest.mark.parametrize("mode", ["type_eager", "type_lazy"])
 def test_table_scm_outputs_typed_columns(mode: str) -> None:
     cfg = default_config().override(scm={"propagation_modes": [mode]})
-    table = Table(
+    table = simple_table(
         name="t",
         kind="activity",
         num_rows=300,
         primary_key="row_idx",
         features=[
-            Column("feature_0", "numeric", nullable=True),
-            Column("feature_1", "boolean", num_categories=4),
-            Column("feature_2", "categorical", labels=["a", "b", "c"], num_categories=3),
+            value_column("feature_0", "numeric"),
+            value_column("feature_1", "boolean", num_categories=4),
+            value_column("feature_2", "categorical", labels=["a", "b", "c"], num_categories=3),
         ],
         time_column="date",
     )
@@ -173,12 +173,12 @@ def _ancestors_or_self(edges: np.ndarray, nodes: list[int]) -> set[int]:
 @pytest.mark.parametrize("mode", ["type_eager", "type_lazy"])
 def test_only_nodes_feeding_a_column_are_planned_and_computed(mode: str) -> None:
     cfg = default_config().override(scm={"propagation_modes": [mode]})
-    table = Table(
+    table = simple_table(
         name="t",
         kind="entity",
         num_rows=500,
         primary_key="row_idx",
-        features=[Column(f"feature_{i}", "numeric", nullable=True) for i in range(4)],
+        features=[value_column(f"feature_{i}", "numeric") for i in range(4)],
     )
     skipped = 0
     for seed in range(8):

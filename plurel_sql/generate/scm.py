@@ -322,12 +322,13 @@ def plan_scm(
     rng = stream(seed, "scm", table.name, "plan")
     pool = RandomPool(stream(seed, "scm", table.name, "weights"))  # MLP weights, in bulk
     mode = draw_choice(rng, scm.propagation_modes)
-    n_features = len(table.features)
+    columns = table.scm_columns
+    n_features = len(columns)
     ratio = draw_float(rng, scm.column_node_ratio)
     num_nodes = n_features + int(np.ceil(n_features / ratio)) + 3
     dag = sample_dag(draw_choice(rng, scm.layouts), num_nodes, graph, rng)
     column_nodes = rng.choice(num_nodes, size=n_features, replace=False)
-    node_column = {int(node): col for node, col in zip(column_nodes, table.features, strict=True)}
+    node_column = {int(node): col for node, col in zip(column_nodes, columns, strict=True)}
     in_degree = dag.in_degree()
     activity = table.kind == "activity"
     order = dag.topological_order()

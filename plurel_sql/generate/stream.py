@@ -110,7 +110,7 @@ class DatabaseGenerator:
                 scm = self._generate_raw(table, parents, store)
                 if table.name in referenced:
                     kept[table.name] = ParentFeatures(
-                        columns={c.name: store.read(c.name).copy() for c in table.features},
+                        columns={c.name: store.read(c.name).copy() for c in table.scm_columns},
                         num_categories=scm.column_categories(),
                     )
                 final = self._postprocess(table, store)
@@ -177,7 +177,7 @@ class DatabaseGenerator:
             draw_float(stream(self.seed, "post", table.name, "null_fraction"), db.null_fraction),
             tuple(db.null_fraction),
         )
-        features = []
+        dropped = set()
         for col in table.features:
             rng = stream(self.seed, "post", table.name, col.name)
             raw = store.read(col.name)
@@ -189,10 +189,12 @@ class DatabaseGenerator:
                 # a schema the user wrote keeps every column it declares
                 if constant and db.drop_constant_columns and self.planned_schema.origin == "random":
                     store.drop(col.name)
+                    dropped.add(col.name)
                     continue
                 store.put(col.name, flags)
-            features.append(col)
-        return dataclasses.replace(table, features=features)
+        return dataclasses.replace(
+            table, columns=[c for c in table.columns if c.name not in dropped]
+        )
 
     def _emit(self, table: Table, store: ColumnStore) -> Iterator[tuple[Table, pa.RecordBatch]]:
         schema = arrow_schema(table)
@@ -200,21 +202,27 @@ class DatabaseGenerator:
         labels = {
             c.name: string_dictionary(c.labels) for c in table.features if c.kind == "categorical"
         }
+        keys = {table.primary_key[0], *(fk.column for fk in table.foreign_keys)}
+        kinds = {c.name: c.kind for c in table.features}
         for start in range(0, n, self.chunk_rows):
             stop = min(start + self.chunk_rows, n)
-            arrays = [int64_array(np.arange(start, stop, dtype=np.int64))]
-            arrays += [int64_array(store.read(fk.column, start, stop)) for fk in table.foreign_keys]
-            for col in table.features:
-                values = store.read(col.name, start, stop)
-                if col.kind == "numeric":
-                    arrays.append(float64_array(values, null=np.isnan(values)))
-                elif col.kind == "boolean":
-                    arrays.append(bool_array(values))
+            arrays = []
+            for name in table.column_names():
+                if name == table.primary_key[0]:
+                    arrays.append(int64_array(np.arange(start, stop, dtype=np.int64)))
+                elif name in keys:
+                    arrays.append(int64_array(store.read(name, start, stop)))
+                elif name == table.time_column:
+                    ts = timestamps(self.planned_schema, n, start, stop)
+                    arrays.append(int64_array(ts, pa.timestamp("us")))
                 else:
-                    arrays.append(string_array(labels[col.name], values))
-            if table.time_column:
-                ts = timestamps(self.planned_schema, n, start, stop)
-                arrays.append(int64_array(ts, pa.timestamp("us")))
+                    values = store.read(name, start, stop)
+                    if kinds[name] == "numeric":
+                        arrays.append(float64_array(values, null=np.isnan(values)))
+                    elif kinds[name] == "boolean":
+                        arrays.append(bool_array(values))
+                    else:
+                        arrays.append(string_array(labels[name], values))
             yield table, pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 

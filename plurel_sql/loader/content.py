@@ -48,7 +48,7 @@ class RowContent:
 def fetch_columns(tl: TableLayout) -> dict[str, list[str]]:
     """Column groups the fetch query must return for table ``tl``."""
     kinds: dict[str, list[str]] = {"numeric": [], "boolean": [], "categorical": []}
-    for c in tl.table.features:
+    for c in tl.table.cell_columns:
         kinds[c.kind].append(c.name)
     return kinds
 
@@ -64,7 +64,7 @@ def fetch_sql(dialect: SamplingDialect, tl: TableLayout, all_rows: bool = False)
         kinds["categorical"],
         tl.table.time_column,
         all_rows=all_rows,
-        primary_key=tl.table.primary_key,
+        primary_key=tl.table.row_key,
     )
 
 
@@ -87,7 +87,7 @@ def to_content(layout: DbLayout, tl: TableLayout, raw: pa.Table) -> RowContent:
     classes = np.full((n, tl.width), -1, dtype=np.int64)
     valid = np.zeros((n, tl.width), dtype=bool)
     ts = _int_column(raw, "ts") if n else np.zeros(0, np.int64)
-    kinds = {c.name: c.kind for c in tl.table.features}
+    kinds = {c.name: c.kind for c in tl.table.cell_columns}
     for j, cell in enumerate(tl.cells):
         if n == 0:
             break

@@ -102,7 +102,7 @@ def build_layout(schema: Schema, stats: dict[tuple[str, str], tuple[float, float
     offset = 0
     for i, t in enumerate(schema.tables):
         cells = []
-        for c in t.features:
+        for c in t.cell_columns:
             sem = {"numeric": SEM_NUMBER, "boolean": SEM_BOOLEAN, "categorical": SEM_TEXT}[c.kind]
             mean, std = stats.get((t.name, c.name), (0.0, 1.0))
             labels = tuple(c.labels or ()) if c.kind == "categorical" else ()
@@ -134,8 +134,8 @@ def build_layout(schema: Schema, stats: dict[tuple[str, str], tuple[float, float
                     index[p.name],
                     t.time_column,
                     p.time_column,
-                    child_pk=t.primary_key,
-                    parent_pk=p.primary_key,
+                    child_pk=t.row_key,
+                    parent_pk=p.row_key,
                 )
             )
     return DbLayout(tables=tables, edges=edges, num_nodes=offset, column_names=names)

@@ -26,7 +26,7 @@ Stats = dict[tuple[str, str], tuple[float, float]]
 
 def stat_columns(table: Table) -> list[str]:
     """Columns standardized by the loader: numeric features and the time column."""
-    cols = [c.name for c in table.features if c.kind == "numeric"]
+    cols = [c.name for c in table.cell_columns if c.kind == "numeric"]
     if table.time_column:
         cols.append(table.time_column)
     return cols
@@ -46,7 +46,7 @@ def _read_cached(db: Database, conn: Any) -> Stats:
 
 
 def _compute(db: Database, conn: Any, table: Table) -> dict[str, tuple[float, float, int]]:
-    numeric = [c.name for c in table.features if c.kind == "numeric"]
+    numeric = [c.name for c in table.cell_columns if c.kind == "numeric"]
     cols = stat_columns(table)
     if not cols:
         return {}

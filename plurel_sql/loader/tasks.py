@@ -80,13 +80,13 @@ def tasks(db: Database, untimed_split: str = "train", conn: Any = None) -> list[
     out: list[Task] = []
     try:
         for t in db.schema.tables:
-            cols = [c.name for c in t.features]
+            cols = [c.name for c in t.cell_columns]
             if not cols:
                 continue
             sql = db.dialect.split_counts_sql(t.name, cols, t.time_column)
             params = [db.val_cutoff, db.test_cutoff] * len(cols) if t.time_column else []
             row = db.dialect.run(conn, sql, params=params).to_pylist()[0]
-            for i, c in enumerate(t.features):
+            for i, c in enumerate(t.cell_columns):
                 a, b, n = (int(row[f"{k}{i}"] or 0) for k in ("a", "b", "n"))
                 if t.time_column:
                     sizes = {"train": a, "val": b - a, "test": n - b}
@@ -123,7 +123,7 @@ def split_rows(
     conn = db.connect() if own else conn
     try:
         sql = db.dialect.split_rows_sql(
-            task.table, task.column, table.time_column, primary_key=table.primary_key
+            task.table, task.column, table.time_column, primary_key=table.row_key
         )
         params = list(split_bounds(db, split)) if table.time_column else []
         res = db.dialect.run(conn, sql, params=params)

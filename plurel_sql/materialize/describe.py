@@ -10,18 +10,27 @@ from typing import Any
 
 from plurel_sql.schema.ir import Schema, Table
 
-SQL_TYPES = {"numeric": "DOUBLE", "boolean": "BOOLEAN", "categorical": "TEXT"}
-
 
 def _columns(table: Table) -> list[tuple[str, str, str]]:
-    """(name, SQL type, key marker) per column."""
-    cols = [(table.primary_key, "BIGINT", "PK")]
-    cols += [(fk.column, "BIGINT", f"FK -> {fk.parent}") for fk in table.foreign_keys]
-    for c in table.features:
-        extra = f"in {c.labels}" if c.kind == "categorical" else ""
-        cols.append((c.name, SQL_TYPES[c.kind], extra))
-    if table.time_column:
-        cols.append((table.time_column, "TIMESTAMP", "time"))
+    """(name, SQL type, key marker) per column, in stored order."""
+    references = {}
+    for fk in table.foreign_keys:
+        for column in fk.columns:
+            references.setdefault(column, f"FK -> {fk.parent}")
+    cols = []
+    for c in table.columns:
+        if c.name in table.primary_key:
+            marker = "PK"
+        elif c.name in references:
+            marker = references[c.name]
+        elif c.name == table.time_column:
+            marker = "time"
+        elif c.kind == "categorical" and c.type.name != "enum":
+            marker = f"in {c.labels}"
+        else:
+            marker = ""
+        sql_type = "DOUBLE" if c.type.name == "double" else c.type.sql()
+        cols.append((c.name, sql_type, marker))
     return cols
 
 
@@ -54,7 +63,7 @@ def describe_mermaid(meta: dict[str, Any]) -> str:
         lines.append(f"    {_safe(table.name)} {{")
         for name, sql_type, marker in _columns(table):
             key = "PK" if marker == "PK" else "FK" if marker.startswith("FK") else ""
-            lines.append(f"        {sql_type} {_safe(name)} {key}".rstrip())
+            lines.append(f"        {_safe(sql_type)} {_safe(name)} {key}".rstrip())
         lines.append("    }")
     for table in schema.tables:
         for fk in table.foreign_keys:

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from plurel_sql.rng import stream
 from plurel_sql.schema.arrow import arrow_schema
-from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
+from plurel_sql.schema.ir import Column, Schema, Table, simple_table, value_column
 
 
 def example_schema(
@@ -40,20 +40,17 @@ def example_schema(
         if i > 0:
             parents = [t.name for t in tables]
             chosen = rng.choice(len(parents), size=min(len(parents), 1 + int(rng.integers(2))))
-            fks = [ForeignKey(column=f"fk_{parents[j]}", parent=parents[j]) for j in set(chosen)]
-            fks.sort(key=lambda f: f.column)
+            fks = sorted((f"fk_{parents[j]}", parents[j]) for j in set(chosen))
         cols = []
         for k in range(features):
             kind = ("numeric", "boolean", "categorical")[(i + k) % 3]
             if kind == "categorical":
                 labels = ["a", "b c", "it's", "ü"][: 2 + (k % 3)]
-                cols.append(Column(f"f{k}", kind, labels=labels, num_categories=len(labels)))
-            elif kind == "boolean":
-                cols.append(Column(f"f{k}", kind, num_categories=2, nullable=True))
+                cols.append(value_column(f"f{k}", kind, labels=labels))
             else:
-                cols.append(Column(f"f{k}", kind, nullable=True))
+                cols.append(value_column(f"f{k}", kind))
         tables.append(
-            Table(
+            simple_table(
                 name=name,
                 kind="entity" if is_entity else "activity",
                 num_rows=entity_rows if is_entity else activity_rows,

@@ -1,4 +1,5 @@
-"""Re-check a generated database with SQL: keys, orphans, row counts, checksums.
+"""Re-check a generated database with SQL: keys, constraints, orphans, row counts,
+checksums.
 
 Every check runs on the engine itself (SQLAlchemy Core statements compiled for the
 dialect); checksums are recomputed from a primary-key-ordered scan with the same
@@ -14,9 +15,10 @@ import sqlalchemy as sa
 
 from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import Dialect, get_dialect
-from plurel_sql.materialize.ddl import build_metadata
+from plurel_sql.materialize.ddl import build_metadata, check_expression
 from plurel_sql.materialize.meta import read_meta_from
 from plurel_sql.schema.arrow import arrow_schema
+from plurel_sql.schema.ir import Table
 
 
 @dataclass
@@ -53,42 +55,19 @@ def _verify(dialect: Dialect, con: Any, checksums: bool) -> VerifyReport:
     schema = meta["schema"]
     report = VerifyReport(url=dialect.url.masked, tables=len(schema.tables))
     present = dialect.list_tables(con)
-    metadata = build_metadata(schema, dialect.schema, keys=False)
+    metadata = build_metadata(schema, dialect.schema)
     sa_tables = {t.name: t for t in metadata.tables.values()}
     for table in schema.tables:
         if table.name not in present:
             report.problems.append(f"{table.name}: table is missing")
             continue
         t = sa_tables[table.name]
-        pk = t.c[table.primary_key]
         count = _scalar(dialect, con, sa.select(sa.func.count()).select_from(t))
         report.rows += count
         expected = meta["row_counts"].get(table.name)
         if expected != count:
             report.problems.append(f"{table.name}: {count} rows, plurel_meta records {expected}")
-        nulls = _scalar(dialect, con, sa.select(sa.func.count()).where(pk.is_(None)))
-        if nulls:
-            report.problems.append(f"{table.name}: {nulls} NULL primary key(s)")
-        distinct = _scalar(dialect, con, sa.select(sa.func.count(sa.distinct(pk))))
-        if distinct != count - nulls:
-            report.problems.append(
-                f"{table.name}: {count - nulls - distinct} duplicate primary key value(s)"
-            )
-        for fk in table.foreign_keys:
-            parent = sa_tables[fk.parent]
-            ppk = parent.c[schema.table(fk.parent).primary_key]
-            child_col = t.c[fk.column]
-            orphan = sa.select(sa.func.count()).where(
-                sa.or_(
-                    child_col.is_(None),
-                    ~sa.exists(sa.select(sa.literal_column("1")).where(ppk == child_col)),
-                )
-            )
-            orphans = _scalar(dialect, con, orphan)
-            if orphans:
-                report.problems.append(
-                    f"{table.name}.{fk.column}: {orphans} row(s) without a {fk.parent} parent"
-                )
+        report.problems += constraint_problems(dialect, con, table, t, sa_tables)
         if checksums:
             digest = TableChecksum(table)
             for batch in dialect.scan(con, t, arrow_schema(table)):
@@ -98,3 +77,85 @@ def _verify(dialect: Dialect, con: Any, checksums: bool) -> VerifyReport:
             if recorded != report.checksums[table.name]:
                 report.problems.append(f"{table.name}: checksum differs from plurel_meta")
     return report
+
+
+def constraint_problems(
+    dialect: Dialect, con: Any, table: Table, t: sa.Table, sa_tables: dict[str, sa.Table]
+) -> list[str]:
+    """Every declared constraint of ``table`` re-checked with SQL on the engine: NOT
+    NULL, primary key and UNIQUE duplicates, CHECKs, foreign keys without a parent
+    row, and self references that do not form a forest."""
+    problems = []
+    for column in table.columns:
+        if not column.nullable:
+            nulls = _scalar(
+                dialect, con, sa.select(sa.func.count()).where(t.c[column.name].is_(None))
+            )
+            if nulls:
+                problems.append(f"{table.name}.{column.name}: {nulls} NULL value(s) in NOT NULL")
+    keys = [("primary key", table.primary_key)] if table.primary_key else []
+    keys += [(f"UNIQUE ({', '.join(u.columns)})", u.columns) for u in table.unique]
+    for what, columns in keys:
+        cols = [t.c[c] for c in columns]
+        groups = (
+            sa.select(*cols)
+            .where(*[c.is_not(None) for c in cols])
+            .group_by(*cols)
+            .having(sa.func.count() > 1)
+            .subquery()
+        )
+        duplicated = _scalar(dialect, con, sa.select(sa.func.count()).select_from(groups))
+        if duplicated:
+            problems.append(f"{table.name}: {duplicated} duplicated {what} value(s)")
+    types = {c.name: c.type for c in table.columns}
+    by_name = {c.name: t.c[c.name] for c in table.columns}
+    for check in table.checks:
+        bad = _scalar(
+            dialect,
+            con,
+            sa.select(sa.func.count()).where(sa.not_(check_expression(check, by_name, types))),
+        )
+        if bad:
+            problems.append(f"{table.name}: {bad} row(s) violate CHECK ({check.sql})")
+    for fk in table.foreign_keys:
+        parent = sa_tables[fk.parent].alias("parent")
+        child = [t.c[c] for c in fk.columns]
+        match = sa.and_(*[parent.c[p] == c for p, c in zip(fk.parent_columns, child, strict=True)])
+        orphan = sa.select(sa.func.count()).where(
+            *[c.is_not(None) for c in child],
+            ~sa.exists(sa.select(sa.literal_column("1")).select_from(parent).where(match)),
+        )
+        orphans = _scalar(dialect, con, orphan)
+        if orphans:
+            where = f"{table.name}.{', '.join(fk.columns)}"
+            problems.append(f"{where}: {orphans} row(s) without a {fk.parent} parent")
+        if fk.parent == table.name:
+            problems += _forest_problems(dialect, con, table, t, fk.columns, fk.parent_columns)
+    return problems
+
+
+def _forest_problems(
+    dialect: Dialect, con: Any, table: Table, t: sa.Table, columns: list[str], keys: list[str]
+) -> list[str]:
+    """A self reference must form a forest: walking down from the rows without a
+    parent reaches every row (a loop, or a row pointing at itself, is never reached)."""
+    child = [t.c[c] for c in columns]
+    key = [t.c[k] for k in keys]
+    roots = sa.select(*key).where(sa.or_(*[c.is_(None) for c in child]))
+    reached = roots.cte("reached", recursive=True)
+    below = t.alias("below")
+    reached = reached.union(
+        sa.select(*[below.c[k] for k in keys]).join_from(
+            below,
+            reached,
+            sa.and_(*[below.c[c] == reached.c[k] for c, k in zip(columns, keys, strict=True)]),
+        )
+    )
+    count = _scalar(dialect, con, sa.select(sa.func.count()).select_from(t))
+    reachable = _scalar(dialect, con, sa.select(sa.func.count()).select_from(reached))
+    if reachable != count:
+        return [
+            f"{table.name}.{', '.join(columns)}: {count - reachable} row(s) in a self-reference "
+            "loop (not reachable from a root)"
+        ]
+    return []

@@ -18,17 +18,13 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as sa_pg
 
 from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import META_TABLE, Dialect, WriteSession
 from plurel_sql.dialects.base import RESERVED_PREFIX
 from plurel_sql.errors import SchemaError
-from plurel_sql.materialize.ddl import (
-    build_table,
-    constraint_name,
-    key_constraints,
-    primary_keys,
-)
+from plurel_sql.materialize.ddl import build_metadata, build_table, enum_types
 from plurel_sql.materialize.meta import meta_rows, write_meta
 from plurel_sql.materialize.pipeline import BackgroundLoader
 from plurel_sql.materialize.progress import Progress
@@ -148,8 +144,11 @@ def _write(
     dialect.create_schema(con)
     if replace:
         _drop_previous(dialect, session, set(source.planned_schema.table_names) | {META_TABLE})
+    planned = source.planned_schema
+    if dialect.name != "sqlite":
+        for enum in enum_types(planned):
+            dialect.execute(con, sa_pg.CreateEnumType(enum))
     metadata = sa.MetaData()
-    keys = primary_keys(source.planned_schema)  # post-processing keeps every key
     created: dict[str, tuple[Table, sa.Table]] = {}
     digests: dict[str, TableChecksum] = {}
     current: str | None = None
@@ -171,7 +170,7 @@ def _write(
                 raise SchemaError(f"table {table.name}: batches are not contiguous")
             if current is not None:
                 _table_done(dialect, con, timing, created[current])
-            sa_table = _create(dialect, con, timing, table, metadata, keys)
+            sa_table = _create(dialect, con, timing, table, metadata, planned)
             created[table.name] = (table, sa_table)
             digests[table.name] = TableChecksum(table)
             current, expected = table.name, arrow_schema(table)
@@ -194,7 +193,7 @@ def _write(
     final = source.final_schema
     for table in final.tables:  # a table without batches is still created, empty
         if table.name not in created:
-            sa_table = _create(dialect, con, timing, table, metadata, keys)
+            sa_table = _create(dialect, con, timing, table, metadata, planned)
             _table_done(dialect, con, timing, (table, sa_table))
             created[table.name] = (table, sa_table)
             digests[table.name] = TableChecksum(table)
@@ -202,7 +201,7 @@ def _write(
     result.checksums = {name: digest.hexdigest() for name, digest in digests.items()}
     progress.phase("finalizing: keys, statistics, plurel_meta")
     if timing == "end":
-        _add_keys(dialect, con, final, created, keys)
+        _add_keys(dialect, con, final)
     dialect.analyze(con, [sa_t for _t, sa_t in created.values()])
     rows = meta_rows(
         seed=seed,
@@ -223,16 +222,20 @@ def _create(
     timing: str,
     table: Table,
     metadata: sa.MetaData,
-    primary_keys: dict[str, str],
+    schema: Schema,
 ) -> sa.Table:
-    """CREATE TABLE with the keys that ``timing`` (see Dialect.key_timing) declares."""
+    """CREATE TABLE with the keys that ``timing`` (see Dialect.key_timing) declares.
+    A self-referencing table declares its primary key up front: its foreign key needs
+    the key to exist."""
+    self_referencing = table.name in table.parents
     sa_table = build_table(
         table,
         metadata,
         dialect.schema,
-        primary_keys,
-        keys=timing == "declared",
+        engine=dialect.name,
+        keys=timing == "declared" or (timing == "table" and self_referencing),
         foreign_keys=timing != "end",
+        schema=schema,
     )
     dialect.execute(con, sa.schema.CreateTable(sa_table))
     return sa_table
@@ -243,30 +246,28 @@ def _table_done(dialect: Dialect, con: Any, timing: str, created: tuple[Table, s
     commit, so children can reference it (DuckDB does not see an index added in the
     same transaction when checking foreign keys; the session is private, so
     intermediate commits are invisible to others)."""
-    if timing != "table":
-        return
     table, sa_table = created
-    pk = sa.PrimaryKeyConstraint(
-        sa_table.c[table.primary_key], name=constraint_name("pk", table.name)
-    )
-    dialect.execute(con, sa.schema.AddConstraint(pk, isolate_from_table=False))
+    if timing != "table" or not table.primary_key or table.name in table.parents:
+        return
+    pk = build_table(
+        table, sa.MetaData(), dialect.schema, engine=dialect.name, foreign_keys=False
+    ).primary_key
+    dialect.execute(con, sa.schema.AddConstraint(pk))
     dialect.intermediate_commit(con)
 
 
-def _add_keys(
-    dialect: Dialect,
-    con: Any,
-    schema: Schema,
-    created: dict[str, tuple[Table, sa.Table]],
-    primary_keys: dict[str, str],
-) -> None:
+def _add_keys(dialect: Dialect, con: Any, schema: Schema) -> None:
     """ALTER TABLE ... ADD CONSTRAINT: all primary keys first, then foreign keys."""
-    constraints = {
-        t.name: key_constraints(created[t.name][1], t, dialect.schema, primary_keys)
-        for t in schema.tables
-    }
-    for t in schema.tables:
-        dialect.execute(con, sa.schema.AddConstraint(constraints[t.name][0]))
-    for t in schema.tables:
-        for fk in constraints[t.name][1:]:
+    metadata = build_metadata(schema, dialect.schema, engine=dialect.name)
+    tables = [metadata.tables[_key(dialect, t.name)] for t in schema.tables]
+    for sa_table in tables:
+        if sa_table.primary_key.columns:
+            dialect.execute(con, sa.schema.AddConstraint(sa_table.primary_key))
+    for sa_table in tables:
+        for fk in sorted(sa_table.foreign_key_constraints, key=lambda c: str(c.name)):
             dialect.execute(con, sa.schema.AddConstraint(fk))
+
+
+def _key(dialect: Dialect, name: str) -> str:
+    """``MetaData.tables`` key of a table."""
+    return f"{dialect.schema}.{name}" if dialect.schema else name

@@ -35,7 +35,7 @@ from plurel_sql.config import Config
 from plurel_sql.errors import SchemaError
 from plurel_sql.rng import stream
 from plurel_sql.sampling import draw_int
-from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
+from plurel_sql.schema.ir import Column, Schema, Table, simple_table, value_column
 from plurel_sql.schema.sample import sample_time_window
 
 _NUMERIC = ("INT", "REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL")
@@ -70,13 +70,13 @@ def _feature(table: str, column: dict[str, Any], labels: list[str] | None) -> Co
     if labels is not None:
         if len(set(labels)) < 2:
             raise SchemaError(f"{table}.{name}: a categorical column needs >= 2 labels")
-        return Column(name, "categorical", labels=labels, num_categories=len(labels))
+        return value_column(name, "categorical", labels=labels)
     if type_name.startswith("BOOL"):
-        return Column(name, "boolean", num_categories=2)
+        return value_column(name, "boolean")
     if any(type_name.startswith(t) for t in _TIME):
         return None
     if any(t in type_name for t in _NUMERIC):
-        return Column(name, "numeric", nullable=True)
+        return value_column(name, "numeric")
     raise SchemaError(
         f"{table}.{name}: type {type_name or 'untyped'} is not supported (use a number, "
         "BOOLEAN, a timestamp, or text with CHECK (col IN (...)))"
@@ -104,9 +104,9 @@ def _table(inspector: sa.Inspector, name: str, tables: list[str]) -> tuple[Table
         referred = inspector.get_pk_constraint(parent)["constrained_columns"]
         if fk["referred_columns"] not in ([], referred):
             raise SchemaError(f"{name}.{column}: must reference the primary key of {parent}")
-        foreign_keys.append(ForeignKey(column=column, parent=parent))
+        foreign_keys.append((column, parent))
         parents.append(parent)
-    keys = {pk[0], *(fk.column for fk in foreign_keys)}
+    keys = {pk[0], *(column for column, _ in foreign_keys)}
     labels = _check_labels(inspector.get_check_constraints(name))
     features, time_column = [], None
     for column in columns.values():
@@ -121,7 +121,7 @@ def _table(inspector: sa.Inspector, name: str, tables: list[str]) -> tuple[Table
             )
         else:
             time_column = column["name"]
-    table = Table(
+    table = simple_table(
         name=name,
         kind="entity",
         num_rows=0,

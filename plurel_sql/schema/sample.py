@@ -11,7 +11,7 @@ from plurel_sql.errors import ConfigError
 from plurel_sql.graphs import DAG, sample_dag
 from plurel_sql.rng import stream
 from plurel_sql.sampling import draw_choice, draw_int, draw_power_law
-from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
+from plurel_sql.schema.ir import Column, Schema, simple_table, value_column
 
 PRIMARY_KEY = "row_idx"
 TIME_COLUMN = "date"
@@ -57,14 +57,14 @@ def _sample_features(config: Config, rng: np.random.Generator) -> list[Column]:
     for i in range(draw_power_law(rng, db.feature_columns)):
         name = f"feature_{i}"
         if draw_choice(rng, db.column_types) == "numerical":
-            columns.append(Column(name=name, kind="numeric", nullable=True))
+            columns.append(value_column(name, "numeric"))
             continue
         k = draw_int(rng, db.num_categories)
         if db.booleanize_categoricals:
-            columns.append(Column(name=name, kind="boolean", num_categories=k))
+            columns.append(value_column(name, "boolean", num_categories=k))
         else:
             labels = [str(c) for c in range(k)]
-            columns.append(Column(name=name, kind="categorical", labels=labels, num_categories=k))
+            columns.append(value_column(name, "categorical", labels=labels, num_categories=k))
     return columns
 
 
@@ -86,15 +86,12 @@ def sample_schema(config: Config, seed: int) -> Schema:
         )
         parents = sorted(dag.parents[node])
         tables.append(
-            Table(
+            simple_table(
                 name=f"table_{node}",
                 kind=kind,
                 num_rows=rows,
                 primary_key=PRIMARY_KEY,
-                foreign_keys=[
-                    ForeignKey(column=f"foreign_row_{i}", parent=f"table_{p}")
-                    for i, p in enumerate(parents)
-                ],
+                foreign_keys=[(f"foreign_row_{i}", f"table_{p}") for i, p in enumerate(parents)],
                 features=_sample_features(config, rng),
                 time_column=TIME_COLUMN if kind == "activity" else None,
             )
