@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from plurel_sql.errors import ConfigError
+from plurel_sql.values.overrides import ColumnOverride, parse_columns, parse_rows
 
 GRAPH_LAYOUTS = (
     "ErdosRenyi",
@@ -125,6 +127,7 @@ class DatabaseParams:
         ("BarabasiAlbert", "ReverseRandomTree", "WattsStrogatz"), GRAPH_LAYOUTS
     )
     entity_rows: list[int] = int_range((500, 1000), minimum=1)
+    lookup_rows: list[int] = int_range((5, 30), minimum=1)
     activity_rows: list[int] = int_range((2000, 5000), minimum=1)
     feature_columns: list[int] = int_range((3, 40), minimum=1)
     column_types: list[str] = choices(("categorical", "numerical"), COLUMN_TYPES)
@@ -202,35 +205,66 @@ class GraphParams:
     layered_drop_prob: float = scalar(0.1, "prob")
 
 
+#: The groups of method parameters (each a dataclass of keys).
+PARAM_GROUPS = ("database", "connectivity", "scm", "graph")
+
+
 @dataclass
 class Config:
-    """The whole configuration of a generated database (the seed is separate)."""
+    """The whole configuration of a generated database (the seed is separate).
+
+    Besides the method's parameter groups, ``rows`` fixes the row counts of named
+    tables and ``columns`` overrides how named columns of a user's schema land
+    (plurel_sql.values.overrides; both empty by default)."""
 
     database: DatabaseParams = field(default_factory=DatabaseParams)
     connectivity: ConnectivityParams = field(default_factory=ConnectivityParams)
     scm: SCMParams = field(default_factory=SCMParams)
     graph: GraphParams = field(default_factory=GraphParams)
+    rows: dict[str, int] = field(default_factory=dict)
+    columns: dict[str, dict[str, ColumnOverride]] = field(default_factory=dict)
 
     def validate(self) -> Config:
         """Check every value; raise ConfigError naming the first bad key."""
-        for group in dataclasses.fields(self):
-            params = getattr(self, group.name)
+        for group in PARAM_GROUPS:
+            params = getattr(self, group)
             for f in dataclasses.fields(params):
                 value = getattr(params, f.name)
-                setattr(params, f.name, _check(f"{group.name}.{f.name}", value, f.metadata))
+                setattr(params, f.name, _check(f"{group}.{f.name}", value, f.metadata))
+        self.rows = parse_rows(self.rows)
+        self.columns = parse_columns(
+            {t: {c: _settings(o) for c, o in cols.items()} for t, cols in self.columns.items()}
+        )
         _check_cross_field(self)
         return self
 
+    def column_override(self, table: str, column: str) -> ColumnOverride | None:
+        return self.columns.get(table, {}).get(column)
+
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        return dataclasses.asdict(self)
+        out = {group: dataclasses.asdict(getattr(self, group)) for group in PARAM_GROUPS}
+        out["rows"] = dict(self.rows)
+        out["columns"] = {
+            t: {c: o.to_dict() for c, o in cols.items()} for t, cols in self.columns.items()
+        }
+        return out
 
     def to_toml(self) -> str:
         """TOML text that :meth:`from_toml` loads back to an equal Config."""
         lines: list[str] = []
-        for group, values in self.to_dict().items():
+        data = self.to_dict()
+        for group in PARAM_GROUPS:
             lines.append(f"[{group}]")
-            lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+            lines.extend(f"{key} = {_toml_value(value)}" for key, value in data[group].items())
             lines.append("")
+        lines.append("[rows]")
+        lines.extend(f"{_toml_key(t)} = {n}" for t, n in self.rows.items())
+        lines.append("")
+        for table, columns in data["columns"].items():
+            for column, settings in columns.items():
+                lines.append(f"[columns.{_toml_key(table)}.{_toml_key(column)}]")
+                lines.extend(f"{k} = {_toml_value(v)}" for k, v in settings.items())
+                lines.append("")
         return "\n".join(lines)
 
     @classmethod
@@ -239,7 +273,7 @@ class Config:
         if not isinstance(data, Mapping):
             raise ConfigError("configuration must be a table of groups")
         config = cls()
-        groups = {f.name: f for f in dataclasses.fields(cls)}
+        groups = (*PARAM_GROUPS, "rows", "columns")
         for group_name, values in data.items():
             if group_name not in groups:
                 raise ConfigError(
@@ -247,6 +281,9 @@ class Config:
                 )
             if not isinstance(values, Mapping):
                 raise ConfigError(f"{group_name}: expected a table of keys")
+            if group_name in ("rows", "columns"):
+                setattr(config, group_name, values)
+                continue
             params = getattr(config, group_name)
             known = {f.name for f in dataclasses.fields(params)}
             for key, value in values.items():
@@ -273,12 +310,22 @@ class Config:
 
     def override(self, **groups: Mapping[str, Any]) -> Config:
         """A validated copy with some keys replaced: ``cfg.override(database={...})``."""
-        data = self.to_dict()
+        data: dict[str, Any] = self.to_dict()
         for group, values in groups.items():
             if group not in data:
                 raise ConfigError(f"unknown configuration group '{group}'")
             data[group] = {**data[group], **values}
         return Config.from_dict(data)
+
+
+def _settings(override: ColumnOverride | Mapping[str, Any]) -> Mapping[str, Any]:
+    """A column override as its TOML settings (what validation reads)."""
+    return override.to_dict() if isinstance(override, ColumnOverride) else override
+
+
+def _toml_key(name: str) -> str:
+    """A TOML key: bare when it can be, else a quoted string."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
 
 
 def _toml_value(value: Any) -> str:

@@ -145,12 +145,15 @@ def test_every_key_is_documented() -> None:
     import dataclasses
     from pathlib import Path
 
+    from plurel_sql.config import PARAM_GROUPS
+
     text = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
     cfg = default_config()
-    for group in dataclasses.fields(cfg):
-        assert f"`[{group.name}]`" in text
-        for f in dataclasses.fields(getattr(cfg, group.name)):
-            assert f"`{f.name}`" in text, f"docs/configuration.md lacks {group.name}.{f.name}"
+    for group in PARAM_GROUPS:
+        assert f"`[{group}]`" in text
+        for f in dataclasses.fields(getattr(cfg, group)):
+            assert f"`{f.name}`" in text, f"docs/configuration.md lacks {group}.{f.name}"
+    assert "`[rows]`" in text and "`[columns.TABLE.COLUMN]`" in text
 
 
 def test_output_pipe_closed_early_ends_quietly() -> None:

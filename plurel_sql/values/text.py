@@ -1,0 +1,377 @@
+"""Text columns from vocabularies, vectorized: the SCM's output picks entries.
+
+:func:`text_values` turns one column's raw SCM output into strings:
+
+- ``categorical``: the SCM's category codes index ``k`` labels of the role
+  (plurel_sql.values.vocab.CATEGORY_WORDS, or the user's list);
+- ``repeated``: the values' rank picks an entry of a pool (e.g. 150 countries),
+  log-spaced so that a few entries are popular and most are rare;
+- ``distinct``: each row's rank is a position ``0..n-1`` that a renderer turns into
+  its own value, composed from small pools with Arrow kernels (a first name, a last
+  name, a number and a domain make an e-mail), so no Python code runs per row.
+
+Every value fits the column's length limits: renderers pick atoms that fit, and
+whatever is still too long is cut at the limit (CHAR(n) is padded to n with
+spaces, as the engines pad it).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from plurel_sql.values import vocab
+from plurel_sql.values.numbers import midranks, ordinal_ranks
+from plurel_sql.values.rules import TextRule
+from plurel_sql.values.streams import column_seed, column_stream
+
+POOL_DRAWS = 256  # Faker values drawn per pool (repeats removed)
+SENTENCE_DRAWS = 512
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    """Length limits of a text column: ``max_length`` (VARCHAR(n), CHECKs; None:
+    unbounded) and ``min_length``, met by padding with ``pad``."""
+
+    max_length: int | None = None
+    min_length: int = 0
+    pad: str = " "
+
+    @property
+    def budget(self) -> int:
+        """The length renderers aim for (unbounded text: a comfortable default)."""
+        return self.max_length if self.max_length is not None else 120
+
+
+@dataclass
+class ColumnText:
+    """What one column's vocabulary is drawn from: the database seed and the
+    column's names (its streams), its rule and limits."""
+
+    seed: int
+    table: str
+    column: str
+    rule: TextRule
+    limits: TextLimits
+
+    def pool(
+        self, method: str, count: int = POOL_DRAWS, fits: int | None = None, **kwargs: str
+    ) -> list[str]:
+        """Distinct values of Faker's ``method(**kwargs)`` that fit ``fits``
+        characters (the column's budget by default); at least one."""
+        seed = column_seed(self.seed, self.table, self.column, method)
+        limit = self.limits.budget if fits is None else fits
+        drawn = vocab.distinct(vocab.faker_pool(method, count, seed, **kwargs))
+        kept = [v for v in drawn if 0 < len(v) <= limit]
+        return kept or [min(drawn, key=len)[: max(limit, 1)]]
+
+    def rng(self, what: str) -> np.random.Generator:
+        return column_stream(self.seed, self.table, self.column, what)
+
+
+def text_values(spec: ColumnText, raw: np.ndarray, num_categories: int | None = None) -> pa.Array:
+    """The column's strings for the SCM output ``raw`` (category codes when the
+    column is categorical, numbers otherwise); see the module docstring."""
+    rule = spec.rule
+    n = len(raw)
+    if rule.words is not None or rule.cardinality == "categorical":
+        labels = category_labels(spec, num_categories)
+        codes = np.asarray(raw)
+        if not np.issubdtype(codes.dtype, np.integer):
+            codes = np.minimum((midranks(codes) * len(labels)).astype(np.int64), len(labels) - 1)
+        out = _take(labels, codes.astype(np.int64) % len(labels))
+    elif rule.cardinality == "repeated":
+        pool = repeated_pool(spec)
+        out = _take(pool, popular_index(midranks(raw), len(pool)))
+    else:
+        positions = scramble(ordinal_ranks(raw), n, spec.rng("scramble"))
+        out = render(spec, positions, n)
+    return fit(out, spec.limits)
+
+
+def category_labels(spec: ColumnText, k: int | None) -> list[str]:
+    """``k`` labels (all of the user's list; else ``k`` of the role's words, chosen
+    by the column's stream), shortened to fit the column."""
+    rule = spec.rule
+    if rule.words is not None:
+        return list(rule.words)
+    words = vocab.CATEGORY_WORDS.get(rule.role) or tuple(repeated_pool(spec))
+    words = fitted_labels(words, spec.limits)
+    k = min(k or len(words), len(words))
+    picked = spec.rng("labels").choice(len(words), size=k, replace=False)
+    return [words[i] for i in sorted(picked)]
+
+
+def fitted_labels(words: tuple[str, ...] | list[str], limits: TextLimits) -> list[str]:
+    """Distinct labels that fit ``limits``: the words themselves, else their
+    upper-case prefixes (``pending`` -> ``P`` in a CHAR(1)), else letter codes."""
+    top = limits.max_length
+    if top is None or all(len(w) <= top for w in words):
+        return list(words)
+    fitting = [w for w in words if len(w) <= top]
+    if len(fitting) >= 2:
+        return fitting
+    prefixes = vocab.distinct([re.sub(r"\W", "", w)[:top].upper() for w in words])
+    prefixes = [p for p in prefixes if p]
+    if len(prefixes) >= 2:
+        return prefixes
+    return [_letters(i, top) for i in range(min(len(words), 26**top))]
+
+
+def _letters(i: int, width: int) -> str:
+    out = ""
+    for _ in range(width):
+        i, r = divmod(i, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def repeated_pool(spec: ColumnText) -> list[str]:
+    """The pool a ``repeated`` column (or a finite ``distinct`` one) draws from."""
+    role = spec.rule.role
+    if role in vocab.CATEGORY_WORDS:
+        return fitted_labels(vocab.CATEGORY_WORDS[role], spec.limits)
+    if role == "country_code":
+        three = spec.limits.max_length == 3 or spec.limits.min_length == 3
+        return spec.pool("country_code", fits=3, **({"representation": "alpha-3"} if three else {}))
+    if role == "label":
+        return [w.title() for w in spec.pool("word")]
+    method = vocab.FAKER_POOLS.get(role, ("word",))[0]
+    return spec.pool(method)
+
+
+def popular_index(u: np.ndarray, size: int) -> np.ndarray:
+    """Rank fractions -> pool indexes 0..size-1, log-spaced: entry i takes a share
+    proportional to log((i + 2) / (i + 1)), so the first few entries are common."""
+    index = np.floor(np.exp(u * np.log(size + 1.0))) - 1
+    return np.clip(index, 0, size - 1).astype(np.int64)
+
+
+def scramble(positions: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """A bijection of 0..n-1 (an affine map modulo n with a multiplier coprime to
+    n), so neighbouring ranks do not get neighbouring compositions."""
+    if n <= 1:
+        return positions
+    while True:
+        a = int(rng.integers(1, max(n, 2)))
+        if math.gcd(a, n) == 1:
+            break
+    b = int(rng.integers(0, n))
+    return (positions * a + b) % n
+
+
+# --------------------------------------------------------------------- renderers
+def render(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
+    """Distinct values for ``positions`` (0..n-1) of the column's role."""
+    renderer = RENDERERS.get(spec.rule.role)
+    if renderer is None:
+        pool = repeated_pool(spec)
+        return _take(pool, positions % len(pool))
+    return renderer(spec, positions)
+
+
+def _take(pool: list[str], index: np.ndarray) -> pa.Array:
+    return pa.array(pool, pa.string()).take(pa.array(np.asarray(index, dtype=np.int64)))
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _radix(positions: np.ndarray, sizes: list[int]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Mixed-radix digits of ``positions`` for ``sizes``, and what is left over."""
+    digits = []
+    rest = positions
+    for size in sizes:
+        rest, digit = np.divmod(rest, size)
+        digits.append(digit)
+    return digits, rest
+
+
+def _counter(rest: np.ndarray, prefix: str = "") -> pa.Array:
+    """``prefix`` + (rest + 1) where rest > 0, else the empty string (what makes a
+    composition distinct once its atoms' combinations run out)."""
+    numbers = pc.cast(pa.array(rest + 1), pa.string())
+    return pc.if_else(pa.array(rest > 0), _join(prefix, numbers), "")
+
+
+def _slug(words: list[str]) -> list[str]:
+    slugs = [re.sub(r"[^a-z0-9]", "", w.lower()) for w in words]
+    return vocab.distinct([s for s in slugs if s]) or ["user"]
+
+
+def _short(words: list[str], limit: int) -> list[str]:
+    kept = [w for w in words if len(w) <= limit]
+    return kept or [min(words, key=len)[: max(limit, 1)]]
+
+
+def _person_name(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    half = max(spec.limits.budget // 2 - 1, 1)
+    first, last = spec.pool("first_name", fits=half), spec.pool("last_name", fits=half)
+    (a, b), rest = _radix(positions, [len(first), len(last)])
+    return _join(_take(first, a), " ", _take(last, b), _counter(rest, " "))
+
+
+def _email(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    budget = spec.limits.budget
+    domains = vocab.distinct(spec.pool("free_email_domain", count=32) + ["example.com", "mail.com"])
+    domains = _short(sorted(domains, key=len), max(budget // 2, 8))
+    first, last = _slug(spec.pool("first_name")), _slug(spec.pool("last_name"))
+    combos = len(first) * len(last) * len(domains)
+    digits = len(str(max(len(positions) // max(combos, 1), 1)))
+    room = max((budget - max(map(len, domains)) - 2 - digits) // 2, 1)
+    first, last = _short(first, room), _short(last, room)
+    (a, b, d), rest = _radix(positions, [len(first), len(last), len(domains)])
+    return _join(_take(first, a), ".", _take(last, b), _counter(rest), "@", _take(domains, d))
+
+
+def _username(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    room = max(spec.limits.budget - 5, 2)
+    initials = vocab.distinct([w[0] for w in _slug(spec.pool("first_name"))])
+    last = _short(_slug(spec.pool("last_name")), room - 1)
+    (a, b), rest = _radix(positions, [len(initials), len(last)])
+    return _join(_take(initials, a), _take(last, b), _counter(rest))
+
+
+def _company(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    budget = spec.limits.budget
+    last = spec.pool("last_name", fits=max(budget // 3, 3))
+    suffixes = _short(list(vocab.COMPANY_SUFFIXES), max(budget - max(map(len, last)) - 1, 1))
+    forms = 3 if budget >= 32 else 2  # "A, B and C" needs room
+    (form, a, b, s), rest = _radix(positions, [forms, len(last), len(last), len(suffixes)])
+    one = _join(_take(last, a), " ", _take(suffixes, s))
+    two = _join(_take(last, a), "-", _take(last, b))
+    three = _join(_take(last, a), ", ", _take(last, b), " and ", _take(last, s % len(last)))
+    form = pa.array(form)
+    named = pc.if_else(pc.equal(form, 0), one, pc.if_else(pc.equal(form, 1), two, three))
+    return _join(named, _counter(rest, " "))
+
+
+def _product(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    colors = [c.title() for c in spec.pool("safe_color_name")]
+    materials, nouns = list(vocab.PRODUCT_MATERIALS), list(vocab.PRODUCT_NOUNS)
+    (c, m, k), rest = _radix(positions, [len(colors), len(materials), len(nouns)])
+    return _join(
+        _take(colors, c), " ", _take(materials, m), " ", _take(nouns, k), _counter(rest, " ")
+    )
+
+
+def _url(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    room = max((spec.limits.budget - len("https://www..com/")) // 2, 2)
+    last = _short(_slug(spec.pool("last_name")), room)
+    tlds = list(vocab.TOP_LEVEL_DOMAINS)
+    (a, b, t), rest = _radix(positions, [len(last), len(last), len(tlds)])
+    host = pc.if_else(
+        pa.array(a % 2 == 0), _take(last, a), _join(_take(last, a), "-", _take(last, b))
+    )
+    return _join("https://www.", host, _counter(rest), ".", _take(tlds, t), "/")
+
+
+def _street_address(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    streets = spec.pool("street_name", fits=max(spec.limits.budget - 6, 1))
+    (s,), rest = _radix(positions, [len(streets)])
+    number = rest * 100 + (positions * 7919) % 100 + 1
+    return _join(pc.cast(pa.array(number), pa.string()), " ", _take(streets, s))
+
+
+def _digits(values: np.ndarray, width: int) -> pa.Array:
+    return pc.utf8_lpad(pc.cast(pa.array(values), pa.string()), width, "0")
+
+
+def _phone(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    # ten digits starting 2-9, distinct per position (an affine map modulo 8e9)
+    number = (positions * 2_654_435_761 + 1_234_567) % 8_000_000_000 + 2_000_000_000
+    text = _digits(number, 10)
+    area, middle = pc.utf8_slice_codeunits(text, 0, 3), pc.utf8_slice_codeunits(text, 3, 6)
+    line = pc.utf8_slice_codeunits(text, 6, 10)
+    budget = spec.limits.budget
+    if budget >= 15:
+        return _join("+1-", area, "-", middle, "-", line)
+    if budget == 14:
+        return _join("(", area, ") ", middle, "-", line)
+    if budget >= 12:
+        return _join(area, "-", middle, "-", line)
+    return pc.utf8_slice_codeunits(text, 10 - budget, 10)
+
+
+def _ip_address(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    value = (positions * 2_654_435_761 + 16_777_216) % (1 << 32)
+    octets = [pc.cast(pa.array((value >> s) & 255), pa.string()) for s in (24, 16, 8, 0)]
+    return pc.binary_join_element_wise(*octets, ".")
+
+
+def _postal_code(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    width = min(max(5, spec.limits.min_length), spec.limits.budget)
+    return _digits((positions * 7_919 + 10_007) % (10**width), width)
+
+
+def _code(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    budget = spec.limits.budget
+    digits = max(len(str(max(len(positions) - 1, 1))), 5)
+    letters = re.sub(r"[^A-Za-z]", "", spec.column).upper()[:3] or "ID"
+    number = (positions * 7_919 + 13) % (10**digits) if digits < 18 else positions
+    if budget >= len(letters) + 1 + digits:
+        return _join(letters, "-", _digits(number, digits))
+    return pc.utf8_slice_codeunits(_digits(number, digits), 0, budget)
+
+
+def _title(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    budget = spec.limits.budget
+    phrases = spec.pool("catch_phrase", count=SENTENCE_DRAWS, fits=10_000)
+    pool = vocab.distinct([_cut_words(p, budget) for p in phrases])
+    (a,), rest = _radix(positions, [len(pool)])
+    return _join(_take(pool, a), _counter(rest, " "))
+
+
+def _comment(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+    budget = spec.limits.budget
+    sentences = spec.pool("sentence", count=SENTENCE_DRAWS, fits=10_000)
+    sentences = [_cut_words(s, budget) for s in sentences]
+    size = len(sentences)
+    first = _take(sentences, positions % size)
+    both = _join(first, " ", _take(sentences, (positions // size) % size))
+    long_enough = pc.less_equal(pc.utf8_length(both), budget)
+    return pc.if_else(long_enough, both, first)
+
+
+def _cut_words(text: str, limit: int) -> str:
+    """``text`` shortened to ``limit`` characters at a word boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut if cut else text[:limit]
+
+
+RENDERERS: dict[str, Callable[[ColumnText, np.ndarray], pa.Array]] = {
+    "person_name": _person_name,
+    "email": _email,
+    "username": _username,
+    "company": _company,
+    "product": _product,
+    "url": _url,
+    "street_address": _street_address,
+    "phone": _phone,
+    "ip_address": _ip_address,
+    "postal_code": _postal_code,
+    "code": _code,
+    "title": _title,
+    "comment": _comment,
+}
+
+
+def fit(values: pa.Array, limits: TextLimits) -> pa.Array:
+    """``values`` cut to ``max_length`` and padded to ``min_length`` characters."""
+    if limits.max_length is not None:
+        too_long = pc.greater(pc.utf8_length(values), limits.max_length)
+        if pc.any(too_long).as_py():
+            values = pc.utf8_rtrim_whitespace(pc.utf8_slice_codeunits(values, 0, limits.max_length))
+    if limits.min_length > 0:
+        values = pc.utf8_rpad(values, limits.min_length, limits.pad)
+    return values
