@@ -17,6 +17,14 @@ class SchemaError(PlurelError):
     """A schema (IR JSON, SQL file) is invalid or unsupported."""
 
 
+class SchemaProblems(SchemaError):
+    """Every unsupported construct of a schema at once, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
 class DatabaseError(PlurelError):
     """A database URL, connection or existing database state is unusable."""
 

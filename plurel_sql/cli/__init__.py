@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -54,10 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _show_notes(quiet=getattr(args, "quiet", False))
     try:
         return int(args.handler(args) or 0)
     except PlurelError as exc:
-        print(f"plurel-sql: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # a schema's problems: one line each
+            print(f"plurel-sql: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("plurel-sql: interrupted", file=sys.stderr)
@@ -68,6 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+
+
+def _show_notes(quiet: bool) -> None:
+    """Notes of the library (e.g. DDL statements ignored) as ``plurel-sql: note:`` lines."""
+    logger = logging.getLogger("plurel_sql")
+    if quiet or any(getattr(h, "plurel_cli", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("plurel-sql: note: %(message)s"))
+    handler.plurel_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--config", metavar="FILE", help="TOML configuration (default: defaults)")
     g.add_argument(
-        "--schema-sql", metavar="FILE", help="use this file's CREATE TABLE schema (tables, keys)"
+        "--schema-sql", metavar="FILE", help="use this DDL file's schema (never executed)"
+    )
+    g.add_argument(
+        "--schema-dialect",
+        metavar="NAME",
+        help="dialect of --schema-sql: postgresql, duckdb, sqlite or mysql "
+        "(default: mysql if the file uses `backticks`, else postgresql)",
     )
     g.add_argument("--chunk-rows", type=int, default=65536, help="rows per batch (memory bound)")
     g.add_argument("--replace", action="store_true", help="overwrite tables of the same names")
@@ -57,6 +63,7 @@ def _generate(args: argparse.Namespace) -> int:
         chunk_rows=args.chunk_rows,
         replace=args.replace,
         schema_sql=args.schema_sql,
+        schema_dialect=args.schema_dialect,
         pg_schema=args.pg_schema,
         progress=make_progress(args.quiet),
     )

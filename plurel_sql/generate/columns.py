@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 
 class ColumnStore:
@@ -25,14 +26,17 @@ class ColumnStore:
         self._memory: dict[str, np.ndarray] = {}
         self._dtypes: dict[str, np.dtype] = {}
         self._written: dict[str, int] = {}
+        self._files: dict[str, int] = {}  # column -> file number (names may hold any text)
+        self._arrow: dict[str, pa.Array] = {}
 
     @property
     def spilled(self) -> bool:
         return self._dir is not None
 
-    def _path(self, name: str) -> Path:
+    def _path(self, name: str, suffix: str = "bin") -> Path:
         assert self._dir is not None
-        return self._dir / f"{name}.bin"
+        number = self._files.setdefault(name, len(self._files))
+        return self._dir / f"{number}.{suffix}"
 
     def append(self, name: str, values: np.ndarray) -> None:
         """Append the next block of rows of column ``name``."""
@@ -55,7 +59,33 @@ class ColumnStore:
         self.drop(name)
         self.append(name, values)
 
+    def put_arrow(self, name: str, values: pa.Array) -> None:
+        """Store a finished (typed) column whole: in memory, or in an Arrow IPC file
+        read back by memory map, so a spilled table holds no column in RAM."""
+        self.drop(name)
+        if self._dir is None:
+            self._arrow[name] = values
+            return
+        batch = pa.record_batch([values], names=["v"])
+        with (
+            pa.OSFile(str(self._path(name, "arrow")), "wb") as sink,
+            pa.ipc.new_file(sink, batch.schema) as writer,
+        ):
+            writer.write_batch(batch)
+        self._arrow[name] = None  # type: ignore[assignment]  # on disk
+
+    def read_arrow(self, name: str, start: int = 0, stop: int | None = None) -> pa.Array:
+        """Rows ``[start, stop)`` of a column stored with :meth:`put_arrow`."""
+        stop = self.num_rows if stop is None else stop
+        values = self._arrow[name]
+        if values is None:
+            source = pa.memory_map(str(self._path(name, "arrow")))
+            values = pa.ipc.open_file(source).get_batch(0).column(0)
+        return values.slice(start, stop - start)
+
     def drop(self, name: str) -> None:
+        if name in self._arrow and self._arrow.pop(name) is None:
+            self._path(name, "arrow").unlink(missing_ok=True)
         if name in self._dtypes:
             del self._dtypes[name], self._written[name]
             self._memory.pop(name, None)
@@ -74,6 +104,7 @@ class ColumnStore:
 
     def close(self) -> None:
         self._memory.clear()
+        self._arrow.clear()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None

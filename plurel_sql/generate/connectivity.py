@@ -89,10 +89,14 @@ def assign_parents(
     model: BlockModel, start: int, stop: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Parent row of every child row in ``[start, stop)`` (int64), vectorized."""
-    n = stop - start
+    return parents_of(model, np.arange(start, stop, dtype=np.int64), rng)
+
+
+def parents_of(model: BlockModel, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Parent row of each child row in ``rows`` (any rows, e.g. ones to redraw)."""
+    n = len(rows)
     child_bounds = _block_bounds(model.child_rows, model.child_blocks)
     parent_bounds = _block_bounds(model.parent_rows, model.parent_blocks)
-    rows = np.arange(start, stop, dtype=np.int64)
     child_block = np.searchsorted(child_bounds, rows, side="right") - 1
     u = rng.random((n, 2))  # row-major: a prefix of rows consumes a prefix of the stream
     u_block, u_row = u[:, 0], u[:, 1]

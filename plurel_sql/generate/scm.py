@@ -24,7 +24,7 @@ child row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -316,9 +316,12 @@ def plan_scm(
     scm: SCMParams,
     graph: GraphParams,
     seed: int,
+    links: Sequence[tuple[str, str]] | None = None,
 ) -> TableSCM:
     """Draw every random structure of a table's SCM (graph, node types, MLPs,
-    sources) from the table's own streams."""
+    sources) from the table's own streams. ``links`` are the (link key, parent table)
+    pairs whose parent rows feed the table (default: every one-column foreign key,
+    keyed by its column); ``compute_block`` receives their parent rows by key."""
     rng = stream(seed, "scm", table.name, "plan")
     pool = RandomPool(stream(seed, "scm", table.name, "weights"))  # MLP weights, in bulk
     mode = draw_choice(rng, scm.propagation_modes)
@@ -373,9 +376,11 @@ def plan_scm(
     edge_encoders = dict(zip(edges, encoders, strict=True))
     edge_bounds = dict(zip(edges, edge_bounds_of(weights, scm), strict=True))
     needed = {nodes[v].aggregation for v in computed if in_degree[v] > 0}
+    if links is None:
+        links = [(fk.column, fk.parent) for fk in table.foreign_keys]
     contributions = [
-        _parent_contribution(table, fk.column, fk.parent, parents[fk.parent], needed, scm, seed)
-        for fk in table.foreign_keys
+        _parent_contribution(table, key, parent, parents[parent], needed, scm, seed)
+        for key, parent in links
     ]
     quantizers = {}
     if mode == "type_lazy":

@@ -1,14 +1,19 @@
 """Generation of a whole database as a stream of Arrow record batches.
 
 ``DatabaseGenerator(config, seed).batches()`` yields ``(table, batch)`` pairs in
-topological order (parents first), each table's batches contiguous. Per table:
+dependency order (parents first), each table's batches contiguous. Per table:
 
-1. stage 2 draws every foreign key column from its block model,
+1. stage 2 draws every foreign key's parent rows from its block model, then the
+   constraints over several rows (NULL links, distinct tuples, per-group key
+   sequences: :mod:`plurel_sql.generate.links`),
 2. stage 3 computes the SCM values block by block (fixed RNG blocks of
    ``RNG_BLOCK_ROWS`` rows, independent of ``chunk_rows``),
 3. the table's raw SCM outputs are kept in memory only if another table
-   references it (children read them), then each column is post-processed,
-4. the table is emitted in batches of ``chunk_rows`` rows.
+   references it (children read them), then each column is post-processed: a
+   random schema's columns as the method says, a user's columns landed on their
+   declared types and constraints (:mod:`plurel_sql.generate.landing`),
+4. the table is emitted in batches of ``chunk_rows`` rows, key columns computed
+   from row numbers and links.
 
 Tables nobody references with at least ``spill_rows`` rows are buffered on disk,
 one column file each, so memory stays bounded by one column however large they are.
@@ -34,14 +39,20 @@ from plurel_sql.generate.arrow import (
     string_dictionary,
 )
 from plurel_sql.generate.columns import ColumnStore
-from plurel_sql.generate.connectivity import RNG_BLOCK_ROWS, assign_parents, sample_block_model
+from plurel_sql.generate.connectivity import RNG_BLOCK_ROWS
 from plurel_sql.generate.kernel_build import warn_if_slow
+from plurel_sql.generate.keys import DAY_US, row_values
+from plurel_sql.generate.landing import ColumnSpec, land_column
+from plurel_sql.generate.links import LINK, SEQUENCE, Link, draw_links, link_values, table_links
 from plurel_sql.generate.postprocess import finish_numeric, null_count
+from plurel_sql.generate.row_checks import repair_pairs
 from plurel_sql.generate.scm import ParentFeatures, TableSCM, plan_scm, quantize
 from plurel_sql.rng import stream
 from plurel_sql.sampling import draw_float
-from plurel_sql.schema.arrow import arrow_schema
-from plurel_sql.schema.ir import Schema, Table
+from plurel_sql.schema.arrow import arrow_schema, arrow_type
+from plurel_sql.schema.domains import column_domain
+from plurel_sql.schema.ir import Column, Schema, Table
+from plurel_sql.schema.keys import plan_keys
 from plurel_sql.schema.sample import sample_schema
 
 DEFAULT_CHUNK_ROWS = 65_536
@@ -98,31 +109,41 @@ class DatabaseGenerator:
             raise RuntimeError(f"tables not generated yet: {', '.join(missing)}")
         return dataclasses.replace(planned, tables=[self._final[t.name] for t in planned.tables])
 
+    @property
+    def _legacy(self) -> bool:
+        """A random schema: post-processing exactly as the method describes."""
+        return self.planned_schema.origin == "random"
+
     def batches(self) -> Iterator[tuple[Table, pa.RecordBatch]]:
         schema = self.planned_schema
-        referenced = schema.referenced()
-        remaining_children = {name: len(schema.children(name)) for name in referenced}
+        links = {t.name: table_links(t, schema) for t in schema.tables}
+        readers = {  # parent -> tables reading its kept values
+            t.name: {lk.fk.parent for lk in links[t.name] if lk.feeds_scm} for t in schema.tables
+        }
+        remaining = {t.name: sum(t.name in r for r in readers.values()) for t in schema.tables}
         kept: dict[str, ParentFeatures] = {}
+        kept_keys: dict[str, dict[str, pa.Array]] = {}
         for table in schema.tables:
-            parents = {p: kept[p] for p in table.parents}
-            spill = table.name not in referenced and table.num_rows >= self.spill_rows
+            referenced = remaining[table.name] > 0
+            spill = not referenced and table.num_rows >= self.spill_rows
             with ColumnStore(table.num_rows, spill=spill, spill_dir=self.spill_dir) as store:
-                scm = self._generate_raw(table, parents, store)
-                if table.name in referenced:
+                scm = self._generate_raw(table, links[table.name], kept, store)
+                if referenced:
                     kept[table.name] = ParentFeatures(
                         columns={c.name: store.read(c.name).copy() for c in table.scm_columns},
                         num_categories=scm.column_categories(),
                     )
                 final = self._postprocess(table, store)
                 self._final[table.name] = final
-                yield from self._emit(final, store)
-            for p in table.parents:  # free parents once their last child is done
-                remaining_children[p] -= 1
-                if remaining_children[p] == 0:
-                    del kept[p]
+                yield from self._emit(final, links[table.name], store, kept_keys)
+            for parent in readers[table.name]:  # free parents once their last reader is done
+                remaining[parent] -= 1
+                if remaining[parent] == 0:
+                    kept.pop(parent, None)
+                    kept_keys.pop(parent, None)
 
     def _generate_raw(
-        self, table: Table, parents: dict[str, ParentFeatures], store: ColumnStore
+        self, table: Table, links: list[Link], kept: dict[str, ParentFeatures], store: ColumnStore
     ) -> TableSCM:
         # Clamps keep values finite, so overflow warnings are expected noise. The
         # cyclic garbage collector is paused while a table is computed (no caller code
@@ -132,35 +153,25 @@ class DatabaseGenerator:
         gc.disable()
         try:
             with np.errstate(all="ignore"):
-                return self._generate_raw_values(table, parents, store)
+                return self._generate_raw_values(table, links, kept, store)
         finally:
             if collecting:
                 gc.enable()
 
     def _generate_raw_values(
-        self, table: Table, parents: dict[str, ParentFeatures], store: ColumnStore
+        self, table: Table, links: list[Link], kept: dict[str, ParentFeatures], store: ColumnStore
     ) -> TableSCM:
         cfg, seed, n = self.config, self.seed, table.num_rows
-        scm = plan_scm(table, parents, cfg.scm, cfg.graph, seed)
-        models = {
-            fk.column: sample_block_model(
-                cfg.connectivity,
-                self.planned_schema.table(fk.parent).num_rows,
-                n,
-                stream(seed, "fk", table.name, fk.column, "model"),
-            )
-            for fk in table.foreign_keys
-        }
+        feeding = [lk for lk in links if lk.feeds_scm]
+        parents = {lk.fk.parent: kept[lk.fk.parent] for lk in feeding}
+        scm = plan_scm(
+            table, parents, cfg.scm, cfg.graph, seed, [(lk.key, lk.fk.parent) for lk in feeding]
+        )
+        draw_links(table, links, cfg, seed, store)
         for block, start in enumerate(range(0, n, RNG_BLOCK_ROWS)):
             stop = min(start + RNG_BLOCK_ROWS, n)
-            fks = {
-                col: assign_parents(
-                    model, start, stop, stream(seed, "fk", table.name, col, "block", block)
-                )
-                for col, model in models.items()
-            }
-            for col, values in fks.items():
-                store.append(col, values)
+            # a NULL link (-1) reads parent row 0's contribution
+            fks = {lk.key: np.maximum(store.read(LINK + lk.key, start, stop), 0) for lk in feeding}
             for col, values in scm.compute_block(start, stop, block, fks).items():
                 store.append(col, values)
         for col, quantizer in scm.quantizers.items():
@@ -177,6 +188,9 @@ class DatabaseGenerator:
             draw_float(stream(self.seed, "post", table.name, "null_fraction"), db.null_fraction),
             tuple(db.null_fraction),
         )
+        if not self._legacy:
+            self._land(table, store, nulls)
+            return table
         dropped = set()
         for col in table.features:
             rng = stream(self.seed, "post", table.name, col.name)
@@ -186,8 +200,7 @@ class DatabaseGenerator:
             elif col.kind == "boolean":
                 flags = raw > 0
                 constant = flags.all() or not flags.any()
-                # a schema the user wrote keeps every column it declares
-                if constant and db.drop_constant_columns and self.planned_schema.origin == "random":
+                if constant and db.drop_constant_columns:
                     store.drop(col.name)
                     dropped.add(col.name)
                     continue
@@ -196,34 +209,125 @@ class DatabaseGenerator:
             table, columns=[c for c in table.columns if c.name not in dropped]
         )
 
-    def _emit(self, table: Table, store: ColumnStore) -> Iterator[tuple[Table, pa.RecordBatch]]:
-        schema = arrow_schema(table)
-        n = table.num_rows
-        labels = {
-            c.name: string_dictionary(c.labels) for c in table.features if c.kind == "categorical"
+    def _land(self, table: Table, store: ColumnStore, nulls: int) -> None:
+        """A user's value columns (and the time column) as typed Arrow columns that
+        satisfy their type and CHECKs; columns compared with each other by a CHECK
+        are repaired together, the others stored one at a time."""
+        schema, n = self.planned_schema, table.num_rows
+        paired = {
+            c for check in table.checks if any(a.other for a in check.atoms) for c in check.columns
         }
-        keys = {table.primary_key[0], *(fk.column for fk in table.foreign_keys)}
-        kinds = {c.name: c.kind for c in table.features}
+        held: dict[str, pa.Array] = {}
+        columns = list(table.features)
+        if table.time_column:
+            columns.append(table.column(table.time_column))
+        for col in columns:
+            if col.name == table.time_column:
+                values = time_values(schema, col, n, 0, n)
+            else:
+                spec = ColumnSpec(
+                    table.name,
+                    col,
+                    column_domain(table, col),
+                    schema.min_date,
+                    schema.max_date,
+                    n,
+                    nulls,
+                )
+                raw = store.read(col.name) if col.scm_type is not None else None
+                values = land_column(spec, raw, stream(self.seed, "post", table.name, col.name))
+                store.drop(col.name)
+            if col.name in paired:
+                held[col.name] = values
+            else:
+                store.put_arrow(col.name, values)
+        repair_pairs(table, held)
+        for name, values in held.items():
+            store.put_arrow(name, values)
+
+    def _emit(
+        self,
+        table: Table,
+        links: list[Link],
+        store: ColumnStore,
+        kept_keys: dict[str, dict[str, pa.Array]],
+    ) -> Iterator[tuple[Table, pa.RecordBatch]]:
+        schema = arrow_schema(table)
+        planned, n = self.planned_schema, table.num_rows
+        plan = plan_keys(table)[0]
+        sequences = {s.column for s in plan.sequences}
+        legacy = self._legacy
+        labels = {
+            c.name: string_dictionary(c.labels)
+            for c in table.features
+            if legacy and c.kind == "categorical"
+        }
+        wanted = _kept_key_columns(table, planned, plan.row_numbers)
+        collected: dict[str, list[pa.Array]] = {c: [] for c in wanted}
         for start in range(0, n, self.chunk_rows):
             stop = min(start + self.chunk_rows, n)
-            arrays = []
-            for name in table.column_names():
-                if name == table.primary_key[0]:
-                    arrays.append(int64_array(np.arange(start, stop, dtype=np.int64)))
-                elif name in keys:
-                    arrays.append(int64_array(store.read(name, start, stop)))
+            rows = np.arange(start, stop, dtype=np.int64)
+            out: dict[str, pa.Array] = {}
+            for link in links:
+                parent_rows = store.read(LINK + link.key, start, stop)
+                values = link_values(link, parent_rows, planned, kept_keys, table, self.seed)
+                for name, array in values.items():
+                    out.setdefault(name, array)
+            for column in table.columns:
+                name = column.name
+                if name in out:
+                    continue
+                if name in plan.row_numbers:
+                    out[name] = row_values(table, column, rows, planned, self.seed)
+                elif name in sequences:
+                    ranks = store.read(SEQUENCE + name, start, stop)
+                    out[name] = row_values(table, column, ranks, planned, self.seed)
+                elif not legacy:
+                    out[name] = store.read_arrow(name, start, stop)
                 elif name == table.time_column:
-                    ts = timestamps(self.planned_schema, n, start, stop)
-                    arrays.append(int64_array(ts, pa.timestamp("us")))
+                    out[name] = time_values(planned, column, n, start, stop)
                 else:
-                    values = store.read(name, start, stop)
-                    if kinds[name] == "numeric":
-                        arrays.append(float64_array(values, null=np.isnan(values)))
-                    elif kinds[name] == "boolean":
-                        arrays.append(bool_array(values))
-                    else:
-                        arrays.append(string_array(labels[name], values))
+                    out[name] = _legacy_array(column, store.read(name, start, stop), labels)
+            for name in wanted:
+                collected[name].append(out[name])
+            arrays = [out[c.name] for c in table.columns]
             yield table, pa.RecordBatch.from_arrays(arrays, schema=schema)
+        if wanted:
+            kept_keys[table.name] = {
+                name: pa.concat_arrays(parts) if parts else pa.array([], schema.field(name).type)
+                for name, parts in collected.items()
+            }
+
+
+def _kept_key_columns(table: Table, schema: Schema, row_numbers: list[str]) -> list[str]:
+    """Columns of ``table`` that children's foreign keys reference and that are not
+    derived from the row number: kept whole until the children are generated."""
+    wanted: dict[str, None] = {}
+    for child in schema.tables:
+        for fk in child.foreign_keys:
+            if fk.parent == table.name:
+                for column in fk.parent_columns:
+                    if column not in row_numbers:
+                        wanted.setdefault(column)
+    return list(wanted)
+
+
+def _legacy_array(column: Column, values: np.ndarray, labels: dict[str, pa.Array]) -> pa.Array:
+    """A random schema's value column as the method stores it."""
+    if column.kind == "numeric":
+        return float64_array(values, null=np.isnan(values))
+    if column.kind == "boolean":
+        return bool_array(values)
+    return string_array(labels[column.name], values)
+
+
+def time_values(schema: Schema, column: Column, num_rows: int, start: int, stop: int) -> pa.Array:
+    """The time column's values for rows ``[start, stop)``: evenly spaced over the
+    window in row order, in the column's type (DATE: the day)."""
+    us = timestamps(schema, num_rows, start, stop)
+    if column.type.name == "date":
+        return pa.array((us // DAY_US).astype(np.int32), pa.int32()).cast(pa.date32())
+    return int64_array(us, arrow_type(column.type))
 
 
 def generate(

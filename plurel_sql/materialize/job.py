@@ -44,12 +44,13 @@ def generate_database(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     replace: bool = False,
     schema_sql: str | None = None,
+    schema_dialect: str | None = None,
     pg_schema: str | None = None,
     progress: Progress | None = None,
 ) -> tuple[Dialect, WriteResult]:
     """Generate and write one database atomically; returns the target and result."""
     dialect = get_dialect(parse_url(url, pg_schema=pg_schema))
-    schema = schema_from_sql(schema_sql, config, seed) if schema_sql else None
+    schema = schema_from_sql(schema_sql, config, seed, schema_dialect) if schema_sql else None
     source = DatabaseGenerator(config, seed, chunk_rows=chunk_rows, schema=schema)
     progress = progress or Progress()
     try:

@@ -271,18 +271,26 @@ class Table:
     def parents(self) -> list[str]:
         return [fk.parent for fk in self.foreign_keys]
 
-    def key_columns(self) -> set[str]:
-        """Columns of the primary key and of every foreign key."""
-        keys = set(self.primary_key)
-        for fk in self.foreign_keys:
-            keys.update(fk.columns)
-        return keys
+    def link_columns(self) -> set[str]:
+        """Columns of every foreign key."""
+        return {c for fk in self.foreign_keys for c in fk.columns}
 
     @property
     def features(self) -> list[Column]:
-        """Value columns: neither key nor foreign key nor the time column, in order."""
-        skip = self.key_columns() | ({self.time_column} if self.time_column else set())
+        """Value columns, in order: all but foreign-key columns, the time column and
+        the key columns produced from row numbers (see :mod:`plurel_sql.schema.keys`)."""
+        from plurel_sql.schema.keys import plan_keys
+
+        skip = self.link_columns() | plan_keys(self)[0].generated
+        if self.time_column:
+            skip.add(self.time_column)
         return [c for c in self.columns if c.name not in skip]
+
+    def feature(self, name: str) -> Column:
+        for column in self.features:
+            if column.name == name:
+                return column
+        raise KeyError(name)
 
     @property
     def cell_columns(self) -> list[Column]:
@@ -294,12 +302,6 @@ class Table:
     def scm_columns(self) -> list[Column]:
         """The value columns the structural causal model computes."""
         return [c for c in self.features if c.scm_type is not None]
-
-    def feature(self, name: str) -> Column:
-        for column in self.features:
-            if column.name == name:
-                return column
-        raise KeyError(name)
 
     def checks_on(self, name: str) -> list[Check]:
         return [c for c in self.checks if name in c.columns]
