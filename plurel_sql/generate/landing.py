@@ -16,12 +16,16 @@ causal model drew survive; what changes is the scale:
 - UUID: random version-4 UUIDs from the column's stream;
 - NULLs: ``spec.nulls`` random rows of a nullable column.
 
-Name-aware plausible scales and text vocabularies plug in here (docs/schemas.md,
-"Plausible values"); constraints stay this module's job.
+Name-aware plausible scales and text vocabularies come from ``spec.rule``
+(plurel_sql.values, docs/schemas.md "Plausible values"): a number's range is the
+rule's range inside the type and CHECK bounds, spread by the rule's distribution;
+dates use the rule's window; text comes from the rule's vocabulary. Constraints
+stay this module's job.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -36,7 +40,12 @@ from plurel_sql.generate.keys import DAY_US, SECOND_US, decimal_array
 from plurel_sql.schema.arrow import arrow_type, decimal_params
 from plurel_sql.schema.domains import Domain, type_bounds, unit
 from plurel_sql.schema.ir import Column
+from plurel_sql.schema.sqltypes import SqlType
 from plurel_sql.uuids import uuid_array
+from plurel_sql.values.numbers import spread
+from plurel_sql.values.plan import date_window, number_range
+from plurel_sql.values.rules import DateRule, NumberRule, Rule, TextRule
+from plurel_sql.values.text import ColumnText, TextLimits, text_values
 
 DEFAULT_SPAN = 1000  # units of a number column bounded on at most one side
 
@@ -52,6 +61,8 @@ class ColumnSpec:
     max_date: str
     num_rows: int
     nulls: int = 0  # rows to set NULL (ignored for NOT NULL columns)
+    seed: int = 0  # the database seed (plausible text draws its vocabularies from it)
+    rule: Rule | None = None  # the plausible scale or vocabulary (plurel_sql.values)
 
 
 def land_column(spec: ColumnSpec, raw: np.ndarray | None, rng: np.random.Generator) -> pa.Array:
@@ -71,16 +82,27 @@ def land_column(spec: ColumnSpec, raw: np.ndarray | None, rng: np.random.Generat
         return _with_nulls(bool_array(flags), valid)
     if column.labels is not None or t.name == "enum":
         return _labels(spec, raw, valid)
+    rule = spec.rule
     if t.is_text:
+        if isinstance(rule, TextRule) and not spec.domain.excluded:
+            return _with_nulls(_plausible_text(spec, rule, raw), valid)
         return _text(spec, raw, valid)
     if t.is_number and spec.domain.allowed is not None:
         values = np.array(sorted(spec.domain.allowed), dtype=np.float64)
         picked = values[_quantile_index(raw, len(values))]
         return _number_array(column, picked, valid)
+    if isinstance(rule, DateRule):
+        first, last = date_window(rule, spec.min_date, spec.max_date)
+        spec = dataclasses.replace(spec, min_date=first, max_date=last)
     lo, hi = value_range(spec)
-    scaled = lo + ranks(raw) * (hi - lo)
-    if t.name in ("real", "double") and not spec.domain.bounded:  # the SCM's own scale
+    fitted = _plausible_range(t, rule, spec.domain)
+    if fitted is not None:
+        lo, hi = fitted
+        scaled = spread(raw, lo, hi, rule.distribution, rule.integral or t.is_integer)
+    elif t.name in ("real", "double") and not spec.domain.bounded:  # the SCM's own scale
         scaled = np.nan_to_num(np.asarray(raw, dtype=np.float64), posinf=0.0, neginf=0.0)
+    else:
+        scaled = lo + ranks(raw) * (hi - lo)
     scaled = _avoid(scaled, spec.domain, column, lo, hi)
     if t.is_number:
         return _number_array(column, scaled, valid)
@@ -129,11 +151,28 @@ def value_range(spec: ColumnSpec) -> tuple[float, float]:
         hi = min(lo + DEFAULT_SPAN, type_hi)
     elif lo <= type_lo:
         lo = max(hi - DEFAULT_SPAN, type_lo)
-    if t.is_integer:
-        lo, hi = math.ceil(lo), math.floor(hi)
-    elif t.name == "numeric":
+    return _snap(t, lo, hi)
+
+
+def _plausible_range(t: SqlType, rule: Rule | None, domain: Domain) -> tuple[float, float] | None:
+    """A number rule's range inside the column's domain, on values the type holds
+    (None: no rule, or the two do not meet and the declared constraints win)."""
+    if not isinstance(rule, NumberRule):
+        return None
+    fitted = number_range(rule, domain.lo, domain.hi)
+    if fitted is None:
+        return None
+    lo, hi = _snap(t, *fitted, whole=rule.integral)
+    return (lo, hi) if lo <= hi else None
+
+
+def _snap(t: SqlType, lo: float, hi: float, whole: bool = False) -> tuple[float, float]:
+    """``[lo, hi]`` shrunk to values the type (or whole numbers) can hold."""
+    if t.is_integer or whole:
+        return math.ceil(lo), math.floor(hi)
+    if t.name == "numeric":
         step = 10.0 ** -decimal_params(t)[1]
-        lo, hi = math.ceil(lo / step - 1e-9) * step, math.floor(hi / step + 1e-9) * step
+        return math.ceil(lo / step - 1e-9) * step, math.floor(hi / step + 1e-9) * step
     return lo, hi
 
 
@@ -229,6 +268,16 @@ def _text(spec: ColumnSpec, raw: np.ndarray, valid: np.ndarray | None) -> pa.Arr
     labels = text_labels(spec, int(max(codes.max(initial=0) + 1, k)))
     picked = pa.array(labels, pa.string()).take(pa.array(codes.astype(np.int64) % len(labels)))
     return _with_nulls(picked, valid)
+
+
+def _plausible_text(spec: ColumnSpec, rule: TextRule, raw: np.ndarray) -> pa.Array:
+    """Values from the rule's vocabulary (plurel_sql.values.text) within the
+    column's lengths; CHAR(n) is padded with spaces, as the engines pad it."""
+    domain, column = spec.domain, spec.column
+    pad = " " if column.type.name == "char" else "x"
+    limits = TextLimits(domain.max_length, domain.min_length, pad)
+    text = ColumnText(spec.seed, spec.table, column.name, rule, limits)
+    return text_values(text, raw)
 
 
 def _valid_rows(spec: ColumnSpec, n: int, rng: np.random.Generator) -> np.ndarray | None:

@@ -54,6 +54,7 @@ from plurel_sql.schema.domains import column_domain
 from plurel_sql.schema.ir import Column, Schema, Table
 from plurel_sql.schema.keys import plan_keys
 from plurel_sql.schema.sample import sample_schema
+from plurel_sql.values.plan import landing_rule, null_rows
 
 DEFAULT_CHUNK_ROWS = 65_536
 DEFAULT_SPILL_ROWS = 100_000
@@ -225,6 +226,7 @@ class DatabaseGenerator:
             if col.name == table.time_column:
                 values = time_values(schema, col, n, 0, n)
             else:
+                override = self.config.column_override(table.name, col.name)
                 spec = ColumnSpec(
                     table.name,
                     col,
@@ -232,7 +234,11 @@ class DatabaseGenerator:
                     schema.min_date,
                     schema.max_date,
                     n,
-                    nulls,
+                    null_rows(override, n, nulls),
+                    self.seed,
+                    landing_rule(
+                        table, col, (schema.min_date, schema.max_date), self.config, self.seed
+                    ),
                 )
                 raw = store.read(col.name) if col.scm_type is not None else None
                 values = land_column(spec, raw, stream(self.seed, "post", table.name, col.name))

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 from plurel_sql.config import Config
 from plurel_sql.errors import SchemaProblems
-from plurel_sql.rng import stream
-from plurel_sql.sampling import draw_int
 from plurel_sql.schema.domains import column_domain
 from plurel_sql.schema.ir import ForeignKey, Schema, Table
 from plurel_sql.schema.keys import plan_keys, unique_sets
 from plurel_sql.schema.sample import sample_time_window
+from plurel_sql.values.plan import check_column_overrides, text_categories
+from plurel_sql.values.rows import check_capacity, role_rows
 
 TIME_TYPES = ("date", "timestamp", "timestamptz")
 
@@ -45,7 +45,9 @@ def finish_schema(
         found += _check_problems(table)
     if found:
         raise SchemaProblems(_unique(found))
+    check_column_overrides(config, list(tables))
     ordered = _dependency_order(list(tables))
+    window = sample_time_window(config, seed)[:2]
     referenced = {fk.parent for t in ordered for fk in t.foreign_keys if fk.parent != t.name}
     referenced |= {t.name for t in ordered if any(fk.parent == t.name for fk in t.foreign_keys)}
     rows: dict[str, int] = {}
@@ -54,13 +56,11 @@ def finish_schema(
         table.time_column = _time_column(table)
         for column in table.features:
             if column.kind == "text" and column.num_categories is None:
-                rng = stream(seed, "schema", "categories", table.name, column.name)
-                column.num_categories = draw_int(rng, config.database.num_categories)
-        bounds = (
-            config.database.entity_rows if table.kind == "entity" else config.database.activity_rows
-        )
-        drawn = draw_int(stream(seed, "schema", "sql_rows", table.name), bounds)
-        table.num_rows = row_capacity(table, drawn, rows)
+                column.num_categories = text_categories(table, column, config, seed, window)
+        wanted = role_rows(table, ordered, config, seed)
+        table.num_rows = row_capacity(table, wanted, rows)
+        if table.name in config.rows:
+            check_capacity(table, wanted, table.num_rows)
         rows[table.name] = table.num_rows
     lo, hi, val, test = sample_time_window(config, seed)
     return Schema(

@@ -2,8 +2,10 @@
 
 - ``lookup``: a small table of labels that others reference: its name says so
   (region, nation, country, status, type, category, ...) or it is tiny (at most
-  three columns) and referenced by two or more tables. ``database.lookup_rows``
-  (default 5..30; a key or UNIQUE column with a short IN list caps it further).
+  three columns) and referenced by two or more tables. Well-known ones have typical
+  sizes (:data:`LOOKUP_SIZES`: regions 3-8, countries 15-50, ...), the others
+  ``database.lookup_rows`` (default 5..30); a key or UNIQUE column with a short IN
+  list caps it further.
 - ``entity``: any other table that some table references: ``database.entity_rows``.
 - ``fact``: a table nobody references (orders' lines, events, ratings):
   ``database.activity_rows``.
@@ -34,6 +36,22 @@ LOOKUP_WORDS = word_set(
     "weekdays month months shipper shippers department departments"
 )
 LOOKUP_MAX_COLUMNS = 3
+#: Typical sizes of well-known lookup tables (singular names); the others draw
+#: from ``database.lookup_rows``.
+LOOKUP_SIZES = {
+    "region": (3, 8),
+    "continent": (3, 7),
+    "nation": (15, 50),
+    "country": (15, 50),
+    "state": (10, 50),
+    "province": (10, 50),
+    "currency": (5, 30),
+    "language": (5, 30),
+    "month": (12, 12),
+    "weekday": (7, 7),
+    "season": (4, 4),
+    "gender": (2, 4),
+}
 
 
 def table_role(table: Table, tables: Sequence[Table]) -> TableRole:
@@ -55,12 +73,20 @@ def role_rows(table: Table, tables: Sequence[Table], config: Config, seed: int) 
     if wanted is not None:
         return wanted
     db = config.database
-    bounds = {
-        "lookup": db.lookup_rows,
-        "entity": db.entity_rows,
-        "fact": db.activity_rows,
-    }[table_role(table, tables)]
+    role = table_role(table, tables)
+    bounds = {"lookup": db.lookup_rows, "entity": db.entity_rows, "fact": db.activity_rows}[role]
+    if role == "lookup":
+        bounds = list(LOOKUP_SIZES.get(singular(NameWords.of(table.name).head), bounds))
     return draw_int(stream(seed, "schema", "sql_rows", table.name), bounds)
+
+
+def singular(word: str) -> str:
+    """``countries`` -> ``country``, ``regions`` -> ``region`` (enough for names)."""
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("ses"):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def check_capacity(table: Table, wanted: int, capacity: int) -> None:

@@ -50,18 +50,23 @@ class NumberRule:
 @dataclass(frozen=True)
 class TextRule:
     """Values from the ``role`` vocabulary (plurel_sql.values.vocab); ``words``
-    replaces it with a fixed list (a user's override)."""
+    replaces it with a fixed list (a user's override); a categorical column uses
+    ``categories`` of the role's labels."""
 
     role: str
     cardinality: str
     words: tuple[str, ...] | None = None
+    categories: int | None = None  # labels a categorical column uses (None: all)
 
 
 @dataclass(frozen=True)
 class DateRule:
-    """``birth``: 18-90 years before the window's end; ``window``: within it."""
+    """``birth``: 18-90 years before the window's end; ``window``: within it;
+    ``lo``/``hi``: the user's days (ISO dates)."""
 
     role: str
+    lo: str | None = None
+    hi: str | None = None
 
 
 Rule = NumberRule | TextRule | DateRule

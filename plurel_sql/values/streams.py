@@ -1,6 +1,7 @@
-"""The random streams of plausible values: one family per column, keyed by the
-table and column names, so a column's vocabulary and draws depend on nothing else
-(not on other columns, chunk sizes or engines)."""
+"""The random streams of plausible values, keyed so that a column's values depend
+on nothing but the seed and its own names (not on other columns, chunk sizes or
+engines): one family per column, plus one Faker pool per provider and database
+that the database's columns share (a column picks from it with its own stream)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,6 @@ def column_stream(seed: int, table: str, column: str, what: str) -> np.random.Ge
     return stream(seed, PURPOSE, table, column, what)
 
 
-def column_seed(seed: int, table: str, column: str, what: str) -> int:
-    """An integer seed (for a Faker instance) of ``what`` for one column."""
-    return key_seed(seed, PURPOSE, table, column, what)
+def pool_seed(seed: int, method: str) -> int:
+    """The seed of the Faker instance that draws the database's pool of ``method``."""
+    return key_seed(seed, PURPOSE, "faker_pool", method)

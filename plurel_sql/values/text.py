@@ -26,10 +26,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from plurel_sql.generate.arrow import bool_array, int64_array, string_dictionary
 from plurel_sql.values import vocab
 from plurel_sql.values.numbers import midranks, ordinal_ranks
 from plurel_sql.values.rules import TextRule
-from plurel_sql.values.streams import column_seed, column_stream
+from plurel_sql.values.streams import column_stream, pool_seed
 
 POOL_DRAWS = 256  # Faker values drawn per pool (repeats removed)
 SENTENCE_DRAWS = 512
@@ -66,7 +67,7 @@ class ColumnText:
     ) -> list[str]:
         """Distinct values of Faker's ``method(**kwargs)`` that fit ``fits``
         characters (the column's budget by default); at least one."""
-        seed = column_seed(self.seed, self.table, self.column, method)
+        seed = pool_seed(self.seed, method)
         limit = self.limits.budget if fits is None else fits
         drawn = vocab.distinct(vocab.faker_pool(method, count, seed, **kwargs))
         kept = [v for v in drawn if 0 < len(v) <= limit]
@@ -76,17 +77,19 @@ class ColumnText:
         return column_stream(self.seed, self.table, self.column, what)
 
 
-def text_values(spec: ColumnText, raw: np.ndarray, num_categories: int | None = None) -> pa.Array:
-    """The column's strings for the SCM output ``raw`` (category codes when the
-    column is categorical, numbers otherwise); see the module docstring."""
+def text_values(spec: ColumnText, raw: np.ndarray) -> pa.Array:
+    """The column's strings for the SCM output ``raw`` (numbers, or category codes
+    of a categorical SCM node); see the module docstring."""
     rule = spec.rule
     n = len(raw)
     if rule.words is not None or rule.cardinality == "categorical":
-        labels = category_labels(spec, num_categories)
+        labels = category_labels(spec, rule.categories)
         codes = np.asarray(raw)
-        if not np.issubdtype(codes.dtype, np.integer):
-            codes = np.minimum((midranks(codes) * len(labels)).astype(np.int64), len(labels) - 1)
-        out = _take(labels, codes.astype(np.int64) % len(labels))
+        if np.issubdtype(codes.dtype, np.integer):
+            codes = codes.astype(np.int64) % len(labels)
+        else:  # a number: its rank picks a label, the first ones most often
+            codes = popular_index(midranks(codes), len(labels))
+        out = _take(labels, codes)
     elif rule.cardinality == "repeated":
         pool = repeated_pool(spec)
         out = _take(pool, popular_index(midranks(raw), len(pool)))
@@ -98,7 +101,7 @@ def text_values(spec: ColumnText, raw: np.ndarray, num_categories: int | None = 
 
 def category_labels(spec: ColumnText, k: int | None) -> list[str]:
     """``k`` labels (all of the user's list; else ``k`` of the role's words, chosen
-    by the column's stream), shortened to fit the column."""
+    by the column's stream, in the role's order), shortened to fit the column."""
     rule = spec.rule
     if rule.words is not None:
         return list(rule.words)
@@ -178,11 +181,37 @@ def render(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
 
 
 def _take(pool: list[str], index: np.ndarray) -> pa.Array:
-    return pa.array(pool, pa.string()).take(pa.array(np.asarray(index, dtype=np.int64)))
+    return string_dictionary(pool).take(int64_array(index))
+
+
+def _lengths(values: pa.Array) -> np.ndarray:
+    """Characters per value (of an array without NULLs), read from the buffer
+    (``to_numpy`` imports pandas)."""
+    lengths = pc.utf8_length(values)
+    data = np.frombuffer(lengths.buffers()[1], dtype=np.int32)
+    return data[lengths.offset : lengths.offset + len(lengths)]
+
+
+def _strings(values: np.ndarray) -> pa.Array:
+    """Integers as decimal strings."""
+    return pc.cast(int64_array(values), pa.string())
+
+
+def _const(text: str, n: int) -> pa.Array:
+    """``text`` repeated ``n`` times (Arrow compute functions given Python scalars
+    import pandas, ~0.5 s per process, so constants are arrays)."""
+    return _take([text], np.zeros(n, dtype=np.int64))
 
 
 def _join(*parts: pa.Array | str) -> pa.Array:
-    return pc.binary_join_element_wise(*parts, "")
+    """The parts concatenated row by row (strings repeat on every row)."""
+    n = next(len(p) for p in parts if not isinstance(p, str))
+    arrays = [_const(p, n) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*arrays, _const("", n))
+
+
+def _where(mask: np.ndarray, yes: pa.Array, no: pa.Array) -> pa.Array:
+    return pc.if_else(bool_array(mask), yes, no)
 
 
 def _radix(positions: np.ndarray, sizes: list[int]) -> tuple[list[np.ndarray], np.ndarray]:
@@ -198,8 +227,7 @@ def _radix(positions: np.ndarray, sizes: list[int]) -> tuple[list[np.ndarray], n
 def _counter(rest: np.ndarray, prefix: str = "") -> pa.Array:
     """``prefix`` + (rest + 1) where rest > 0, else the empty string (what makes a
     composition distinct once its atoms' combinations run out)."""
-    numbers = pc.cast(pa.array(rest + 1), pa.string())
-    return pc.if_else(pa.array(rest > 0), _join(prefix, numbers), "")
+    return _where(rest > 0, _join(prefix, _strings(rest + 1)), _const("", len(rest)))
 
 
 def _slug(words: list[str]) -> list[str]:
@@ -249,8 +277,7 @@ def _company(spec: ColumnText, positions: np.ndarray) -> pa.Array:
     one = _join(_take(last, a), " ", _take(suffixes, s))
     two = _join(_take(last, a), "-", _take(last, b))
     three = _join(_take(last, a), ", ", _take(last, b), " and ", _take(last, s % len(last)))
-    form = pa.array(form)
-    named = pc.if_else(pc.equal(form, 0), one, pc.if_else(pc.equal(form, 1), two, three))
+    named = _where(form == 0, one, _where(form == 1, two, three))
     return _join(named, _counter(rest, " "))
 
 
@@ -268,9 +295,7 @@ def _url(spec: ColumnText, positions: np.ndarray) -> pa.Array:
     last = _short(_slug(spec.pool("last_name")), room)
     tlds = list(vocab.TOP_LEVEL_DOMAINS)
     (a, b, t), rest = _radix(positions, [len(last), len(last), len(tlds)])
-    host = pc.if_else(
-        pa.array(a % 2 == 0), _take(last, a), _join(_take(last, a), "-", _take(last, b))
-    )
+    host = _where(a % 2 == 0, _take(last, a), _join(_take(last, a), "-", _take(last, b)))
     return _join("https://www.", host, _counter(rest), ".", _take(tlds, t), "/")
 
 
@@ -278,11 +303,11 @@ def _street_address(spec: ColumnText, positions: np.ndarray) -> pa.Array:
     streets = spec.pool("street_name", fits=max(spec.limits.budget - 6, 1))
     (s,), rest = _radix(positions, [len(streets)])
     number = rest * 100 + (positions * 7919) % 100 + 1
-    return _join(pc.cast(pa.array(number), pa.string()), " ", _take(streets, s))
+    return _join(_strings(number), " ", _take(streets, s))
 
 
 def _digits(values: np.ndarray, width: int) -> pa.Array:
-    return pc.utf8_lpad(pc.cast(pa.array(values), pa.string()), width, "0")
+    return pc.utf8_lpad(_strings(values), width, "0")
 
 
 def _phone(spec: ColumnText, positions: np.ndarray) -> pa.Array:
@@ -303,8 +328,8 @@ def _phone(spec: ColumnText, positions: np.ndarray) -> pa.Array:
 
 def _ip_address(spec: ColumnText, positions: np.ndarray) -> pa.Array:
     value = (positions * 2_654_435_761 + 16_777_216) % (1 << 32)
-    octets = [pc.cast(pa.array((value >> s) & 255), pa.string()) for s in (24, 16, 8, 0)]
-    return pc.binary_join_element_wise(*octets, ".")
+    a, b, c, d = (_strings((value >> s) & 255) for s in (24, 16, 8, 0))
+    return _join(a, ".", b, ".", c, ".", d)
 
 
 def _postal_code(spec: ColumnText, positions: np.ndarray) -> pa.Array:
@@ -336,9 +361,8 @@ def _comment(spec: ColumnText, positions: np.ndarray) -> pa.Array:
     sentences = [_cut_words(s, budget) for s in sentences]
     size = len(sentences)
     first = _take(sentences, positions % size)
-    both = _join(first, " ", _take(sentences, (positions // size) % size))
-    long_enough = pc.less_equal(pc.utf8_length(both), budget)
-    return pc.if_else(long_enough, both, first)
+    both = _join(first, " ", _take(sentences, (positions * 31 + positions // size + 17) % size))
+    return _where(_lengths(both) <= budget, both, first)
 
 
 def _cut_words(text: str, limit: int) -> str:
@@ -368,10 +392,8 @@ RENDERERS: dict[str, Callable[[ColumnText, np.ndarray], pa.Array]] = {
 
 def fit(values: pa.Array, limits: TextLimits) -> pa.Array:
     """``values`` cut to ``max_length`` and padded to ``min_length`` characters."""
-    if limits.max_length is not None:
-        too_long = pc.greater(pc.utf8_length(values), limits.max_length)
-        if pc.any(too_long).as_py():
-            values = pc.utf8_rtrim_whitespace(pc.utf8_slice_codeunits(values, 0, limits.max_length))
+    if limits.max_length is not None and (_lengths(values) > limits.max_length).any():
+        values = pc.utf8_rtrim_whitespace(pc.utf8_slice_codeunits(values, 0, limits.max_length))
     if limits.min_length > 0:
         values = pc.utf8_rpad(values, limits.min_length, limits.pad)
     return values

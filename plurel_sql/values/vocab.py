@@ -7,10 +7,11 @@ Two sources:
   its own stream;
 - Faker (``faker`` package, locale :data:`LOCALE`): pools of atoms such as first
   names, last names, street names, cities, countries, sentences. A pool is drawn by
-  a Faker instance created for that one column and seeded from the column's key
-  (:func:`faker_pool`), so the same seed gives the same pool on every run and
-  machine *for the same Faker version*: the version is recorded in ``plurel_meta``
-  (:func:`faker_version`) and pinned in pyproject.toml. Faker is imported only when
+  a Faker instance created for that pool and seeded from the database seed and the
+  provider's name (:func:`faker_pool`; the columns of a database that use the same
+  provider share the pool and pick from it with their own streams), so the same
+  seed gives the same pool on every run and machine *for the same Faker version*:
+  the version is recorded in ``plurel_meta`` (:func:`faker_version`). Faker is imported only when
   a column needs it (it costs ~0.1 s).
 
 Atoms are ASCII (accents folded) so that lengths count the same in every engine.
@@ -132,11 +133,19 @@ def faker_version() -> str:
 
 def faker_pool(method: str, count: int, seed: int, **kwargs: str) -> list[str]:
     """``count`` values of Faker's ``method(**kwargs)`` from a Faker instance of its
-    own, seeded with ``seed`` (ASCII-folded)."""
+    own, seeded with ``seed`` (ASCII-folded). Cached: the columns of a database
+    share their pools (Faker takes 10-200 us a value)."""
+    return list(_faker_pool(method, count, seed, tuple(sorted(kwargs.items()))))
+
+
+@lru_cache(maxsize=256)
+def _faker_pool(
+    method: str, count: int, seed: int, kwargs: tuple[tuple[str, str], ...]
+) -> tuple[str, ...]:
     fake = _faker_class()(LOCALE)
     fake.seed_instance(seed)
     draw = getattr(fake, method)
-    return [ascii_fold(str(draw(**kwargs))) for _ in range(count)]
+    return tuple(ascii_fold(str(draw(**dict(kwargs)))) for _ in range(count))
 
 
 def faker_method_exists(method: str) -> bool:
