@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from plurel_sql.cli.options import add_rows_option, with_rows
 from plurel_sql.config import load_config
 from plurel_sql.errors import PlurelError
 
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="dialect of --schema-sql: postgresql, duckdb, sqlite or mysql "
         "(default: mysql if the file uses `backticks`, else postgresql)",
     )
+    add_rows_option(g)
     g.add_argument("--chunk-rows", type=int, default=65536, help="rows per batch (memory bound)")
     g.add_argument("--replace", action="store_true", help="overwrite tables of the same names")
     g.add_argument("--pg-schema", metavar="NAME", help="PostgreSQL schema (overrides ?schema=)")
@@ -52,7 +54,7 @@ def _generate(args: argparse.Namespace) -> int:
         raise PlurelError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.chunk_rows < 1:
         raise PlurelError(f"--chunk-rows must be positive, got {args.chunk_rows}")
-    config = load_config(args.config)
+    config = with_rows(load_config(args.config), args)
     from plurel_sql.materialize.job import generate_database  # heavy imports after checks
     from plurel_sql.materialize.progress import make_progress
 

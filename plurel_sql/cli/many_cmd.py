@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from plurel_sql.cli.options import add_rows_option, with_rows
 from plurel_sql.config import load_config
 
 
@@ -21,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", metavar="FILE", help="TOML configuration (default: defaults)")
     p.add_argument("--schema-sql", metavar="FILE", help="use this file's CREATE TABLE schema")
+    add_rows_option(p)
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--chunk-rows", type=int, default=65536, help="rows per batch")
     p.add_argument("--replace", action="store_true", help="overwrite existing databases")
@@ -32,7 +34,7 @@ def _run(args: argparse.Namespace) -> int:
     from plurel_sql.many import generate_many, parse_seeds
 
     seeds = parse_seeds(args.seeds)
-    config = load_config(args.config)
+    config = with_rows(load_config(args.config), args)
     total = len(seeds)
     finished = 0
 

@@ -54,7 +54,7 @@ from plurel_sql.schema.domains import column_domain
 from plurel_sql.schema.ir import Column, Schema, Table
 from plurel_sql.schema.keys import plan_keys
 from plurel_sql.schema.sample import sample_schema
-from plurel_sql.values.plan import landing_rule, null_rows
+from plurel_sql.values.plan import check_random_overrides, landing_rule, null_rows
 
 DEFAULT_CHUNK_ROWS = 65_536
 DEFAULT_SPILL_ROWS = 100_000
@@ -98,6 +98,8 @@ class DatabaseGenerator:
         self.spill_rows = spill_rows
         self.spill_dir = spill_dir
         self.planned_schema = schema if schema is not None else sample_schema(config, seed)
+        if self.planned_schema.origin == "random":
+            check_random_overrides(config, self.planned_schema)
         self._final: dict[str, Table] = {}
 
     @property

@@ -18,6 +18,7 @@ from plurel_sql.dialects import META_TABLE, Dialect, get_dialect
 from plurel_sql.dialects.filebased import meta_table, read_meta_rows
 from plurel_sql.errors import DatabaseError, SchemaError
 from plurel_sql.schema.ir import Schema
+from plurel_sql.values.vocab import value_libraries
 
 FORMAT_VERSION = "1"
 META_KEYS = (
@@ -35,6 +36,9 @@ META_KEYS = (
     "created_at",
 )
 JSON_KEYS = ("config", "row_counts", "checksums")
+#: Written only when values depend on a library's data (users' schemas: Faker's
+#: vocabularies), e.g. {"faker": "40.63.0"}; optional, so older databases still read.
+LIBRARIES_KEY = "libraries"
 
 
 def meta_rows(
@@ -61,6 +65,11 @@ def meta_rows(
         "row_counts": json.dumps(row_counts, sort_keys=True, separators=(",", ":")),
         "checksums": json.dumps(checksums, sort_keys=True, separators=(",", ":")),
         "created_at": created.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        **(
+            {LIBRARIES_KEY: json.dumps(libraries, sort_keys=True, separators=(",", ":"))}
+            if (libraries := value_libraries(schema))
+            else {}
+        ),
     }
 
 
@@ -81,8 +90,9 @@ def parse_meta(rows: dict[str, str], where: str) -> dict[str, Any]:
     out: dict[str, Any] = dict(rows)
     try:
         out["seed"] = int(rows["seed"])
-        for key in JSON_KEYS:
-            out[key] = json.loads(rows[key])
+        for key in (*JSON_KEYS, LIBRARIES_KEY):
+            if key in rows:
+                out[key] = json.loads(rows[key])
         out["schema"] = Schema.from_json(rows["schema"])
     except (ValueError, SchemaError) as exc:
         raise DatabaseError(f"{where}: unreadable plurel_meta: {exc}") from None

@@ -17,6 +17,7 @@ from plurel_sql.schema.domains import column_domain
 from plurel_sql.schema.ir import ForeignKey, Schema, Table
 from plurel_sql.schema.keys import plan_keys, unique_sets
 from plurel_sql.schema.sample import sample_time_window
+from plurel_sql.values.overrides import check_overrides
 from plurel_sql.values.plan import check_column_overrides, text_categories
 from plurel_sql.values.rows import check_capacity, role_rows
 
@@ -45,7 +46,7 @@ def finish_schema(
         found += _check_problems(table)
     if found:
         raise SchemaProblems(_unique(found))
-    check_column_overrides(config, list(tables))
+    check_overrides(config.rows, config.columns, tables)
     ordered = _dependency_order(list(tables))
     window = sample_time_window(config, seed)[:2]
     referenced = {fk.parent for t in ordered for fk in t.foreign_keys if fk.parent != t.name}
@@ -62,6 +63,7 @@ def finish_schema(
         if table.name in config.rows:
             check_capacity(table, wanted, table.num_rows)
         rows[table.name] = table.num_rows
+    check_column_overrides(config, ordered, window)
     lo, hi, val, test = sample_time_window(config, seed)
     return Schema(
         tables=ordered, min_date=lo, max_date=hi, val_cutoff=val, test_cutoff=test, origin=origin

@@ -84,6 +84,7 @@ def sample_schema(config: Config, seed: int) -> Schema:
         rows = draw_int(
             rng, config.database.entity_rows if kind == "entity" else config.database.activity_rows
         )
+        rows = config.rows.get(f"table_{node}", rows)  # drawn anyway: later draws unchanged
         parents = sorted(dag.parents[node])
         tables.append(
             simple_table(

@@ -22,7 +22,7 @@ from plurel_sql.config import Config
 from plurel_sql.errors import ConfigError
 from plurel_sql.rng import stream
 from plurel_sql.sampling import draw_int
-from plurel_sql.schema.ir import Column, Table
+from plurel_sql.schema.ir import Column, Schema, Table
 from plurel_sql.values.overrides import FAKER_PREFIX, ColumnOverride
 from plurel_sql.values.rules import (
     TEXT_CARDINALITY,
@@ -157,19 +157,27 @@ def null_rows(override: ColumnOverride | None, num_rows: int, default: int) -> i
     return int(round(override.null_rate * num_rows))
 
 
-def check_column_overrides(config: Config, tables: list[Table]) -> None:
-    """One-line errors for overrides that cannot apply: unknown tables or columns
-    (plurel_sql.values.overrides.check_overrides), NULLs asked of a NOT NULL
-    column, text settings on non-text columns."""
-    from plurel_sql.values.overrides import check_overrides
-
-    check_overrides(config.rows, config.columns, tables)
+def check_column_overrides(config: Config, tables: list[Table], window: tuple[str, str]) -> None:
+    """One-line errors for column overrides that cannot apply (after the names were
+    checked: plurel_sql.values.overrides.check_overrides): NULLs asked of a NOT
+    NULL column, text settings on other columns, declared labels replaced, a range
+    of the wrong kind, settings of key columns or of the time column (its values
+    spread over the database window)."""
     by_name = {t.name: t for t in tables}
     for table_name, columns in config.columns.items():
         table = by_name[table_name]
+        values = {c.name for c in table.features}
         for column_name, override in columns.items():
             column = table.column(column_name)
             where = f"columns.{table_name}.{column_name}"
+            if column_name == table.time_column:
+                raise ConfigError(
+                    f"{where}: the time column spreads over the database window "
+                    "(set database.min_date / max_date)"
+                )
+            if column_name not in values:
+                raise ConfigError(f"{where}: key columns take their values from the keys")
+            value_rule(table, column, window, override)  # raises on a range of the wrong kind
             if override.null_rate and not column.nullable:
                 raise ConfigError(f"{where}.null_rate: the column is NOT NULL")
             if column.labels is not None and (override.vocabulary or override.provider):
@@ -180,3 +188,17 @@ def check_column_overrides(config: Config, tables: list[Table]) -> None:
                     f"{where}: vocabulary, provider and cardinality apply to text columns "
                     f"({column_name} is {column.type.sql()})"
                 )
+
+
+def check_random_overrides(config: Config, schema: Schema) -> None:
+    """A random schema takes ``[rows]`` for its tables (``table_0``, ...) but no
+    column overrides: its columns are the method's own."""
+    from plurel_sql.values.overrides import check_overrides
+
+    check_overrides(config.rows, {}, schema.tables)
+    if config.columns:
+        first = next(iter(config.columns))
+        raise ConfigError(
+            f"columns.{first}: column overrides apply to your own schemas (--schema-sql ...), "
+            "not to random ones"
+        )

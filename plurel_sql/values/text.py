@@ -29,11 +29,13 @@ import pyarrow.compute as pc
 from plurel_sql.generate.arrow import bool_array, int64_array, string_dictionary
 from plurel_sql.values import vocab
 from plurel_sql.values.numbers import midranks, ordinal_ranks
+from plurel_sql.values.overrides import FAKER_PREFIX
 from plurel_sql.values.rules import TextRule
 from plurel_sql.values.streams import column_stream, pool_seed
 
 POOL_DRAWS = 256  # Faker values drawn per pool (repeats removed)
 SENTENCE_DRAWS = 512
+PROVIDER_DRAWS = 1024  # values of a user's faker.METHOD provider
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ def _letters(i: int, width: int) -> str:
 def repeated_pool(spec: ColumnText) -> list[str]:
     """The pool a ``repeated`` column (or a finite ``distinct`` one) draws from."""
     role = spec.rule.role
+    if role.startswith(FAKER_PREFIX):  # the user's named Faker provider
+        return spec.pool(role[len(FAKER_PREFIX) :], count=PROVIDER_DRAWS)
     if role in vocab.CATEGORY_WORDS:
         return fitted_labels(vocab.CATEGORY_WORDS[role], spec.limits)
     if role == "country_code":

@@ -24,6 +24,8 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
+from plurel_sql.schema.ir import Schema
+
 LOCALE = "en_US"
 
 #: Labels of categorical roles, most typical first.
@@ -146,6 +148,12 @@ def _faker_pool(
     fake.seed_instance(seed)
     draw = getattr(fake, method)
     return tuple(ascii_fold(str(draw(**dict(kwargs)))) for _ in range(count))
+
+
+def value_libraries(schema: Schema) -> dict[str, str]:
+    """The libraries whose data a database's values depend on, with versions (for
+    ``plurel_meta``): Faker for users' schemas, nothing for random ones."""
+    return {} if schema.origin == "random" else {"faker": faker_version()}
 
 
 def faker_method_exists(method: str) -> bool:
