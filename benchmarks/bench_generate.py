@@ -4,6 +4,7 @@
     python benchmarks/bench_generate.py large --seeds 0-2
     python benchmarks/bench_generate.py stream10m --seeds 6
     python benchmarks/bench_generate.py default --seeds 0-29 --versus OLD_CHECKOUT
+    python benchmarks/bench_generate.py tpch-sf --seeds 0-4 --interleave default
 
 Every seed runs in a fresh child process pinned to CPU 0 with single-threaded BLAS,
 so each line's peak RSS (ru_maxrss of that process) and time are its own. Batches are
@@ -18,6 +19,14 @@ Configurations:
   each (entity tables 1,000 rows, 3-8 features, sparse causal graphs so it finishes
   in minutes; memory, not speed, is what it measures). Seed 6 gives two such
   tables (20 M rows); most seeds give one.
+- ``tpch``: the TPC-H-shaped schema of fixtures/schemas/tpch.sql (typed and text
+  columns, plausible values) with the default row counts of its tables' roles.
+- ``tpch-sf``: the same schema at TPC-H's proportions for scale factor 0.01
+  (lineitem 60,000 rows, orders 15,000, partsupp 8,000, ...).
+
+``--interleave OTHER`` runs each seed with OTHER and with the given configuration,
+alternately, and compares the medians (issue 12: a TPC-H-shaped schema's cells/s
+against the default random schemas', in one run).
 """
 
 from __future__ import annotations
@@ -51,6 +60,24 @@ CONFIGS = {
 }
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TPCH = os.path.join(ROOT, "fixtures", "schemas", "tpch.sql")
+TPCH_SF001 = {
+    "region": 5,
+    "nation": 25,
+    "supplier": 100,
+    "customer": 1_500,
+    "part": 2_000,
+    "partsupp": 8_000,
+    "orders": 15_000,
+    "lineitem": 60_000,
+}
+CONFIGS["tpch"] = {}
+CONFIGS["tpch-sf"] = {"rows": TPCH_SF001}
+#: configurations whose schema is a DDL file instead of a random one
+SCHEMA_FILES = {"tpch": TPCH, "tpch-sf": TPCH}
+
+
 def run_one(config_name: str, seed: int) -> dict:
     """Generate one database in this process and return its figures."""
     import resource
@@ -64,7 +91,12 @@ def run_one(config_name: str, seed: int) -> dict:
     config = Config.from_dict(CONFIGS[config_name])
     start = time.perf_counter()
     cpu = time.process_time()
-    gen = DatabaseGenerator(config, seed)
+    schema = None
+    if config_name in SCHEMA_FILES:
+        from plurel_sql.schema.from_sql import schema_from_sql
+
+        schema = schema_from_sql(SCHEMA_FILES[config_name], config, seed)
+    gen = DatabaseGenerator(config, seed, schema=schema)
     rows = cells = 0
     writers: dict[str, pa.ipc.RecordBatchStreamWriter] = {}
     with open(os.devnull, "wb") as sink:
@@ -127,6 +159,28 @@ def run_child(config: str, seed: int, cpu: int, checkout: str | None = None) -> 
     return json.loads(out.strip().splitlines()[-1])
 
 
+def interleave(config: str, seeds: list[int], cpu: int, other: str) -> None:
+    """Each seed with configuration ``other`` then ``config`` (fresh processes), so
+    drifts of the machine's speed hit both alike; prints both medians and their
+    ratio."""
+    results: dict[str, list[dict]] = {other: [], config: []}
+    for seed in seeds:
+        for name in (other, config):
+            results[name].append(run_child(name, seed, cpu))
+        a, b = results[other][-1], results[config][-1]
+        print(
+            f"seed {seed}: {other} {a['cells']:>10,} cells {a['seconds']:>6.2f} s "
+            f"{a['cells_per_s']:>9,} cells/s | {config} {b['cells']:>10,} cells "
+            f"{b['seconds']:>6.2f} s {b['cells_per_s']:>9,} cells/s",
+            flush=True,
+        )
+    medians = {n: statistics.median(r["cells_per_s"] for r in rows) for n, rows in results.items()}
+    for name, rows in results.items():
+        rss = statistics.median(r["peak_rss_mb"] for r in rows)
+        print(f"{name}: median {medians[name]:,.0f} cells/s, peak RSS median {rss:.0f} MB")
+    print(f"ratio {config} / {other}: {medians[config] / medians[other]:.2f}")
+
+
 def compare(config: str, seeds: list[int], cpu: int, other: str) -> None:
     """Each seed with ``other`` then with this checkout, so drifts of the machine's
     speed hit both alike; prints both medians."""
@@ -158,7 +212,16 @@ def main() -> None:
         help="another checkout (e.g. a git worktree of an older commit): run each seed "
         "with it and with this one, alternately, and compare the medians",
     )
+    parser.add_argument(
+        "--interleave",
+        metavar="CONFIG",
+        choices=sorted(CONFIGS),
+        help="run each seed with this other configuration too, alternately, and compare",
+    )
     args = parser.parse_args()
+    if args.interleave:
+        interleave(args.config, parse_seeds(args.seeds), args.cpu, args.interleave)
+        return
     if args.child:
         print(json.dumps(run_one(args.config, parse_seeds(args.seeds)[0])))
         return

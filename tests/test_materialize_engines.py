@@ -58,7 +58,14 @@ def test_generate_and_verify(engine_url, small_config, checksums_by_engine):
         assert meta["row_counts"] == result.row_counts
         assert meta["checksums"] == result.checksums == report.checksums
         assert [t.name for t in meta["schema"].tables] == list(result.row_counts)
-        assert set(meta["config"]) == {"database", "connectivity", "scm", "graph"}
+        assert set(meta["config"]) == {
+            "database",
+            "connectivity",
+            "scm",
+            "graph",
+            "rows",
+            "columns",
+        }
         dt.date.fromisoformat(meta["val_cutoff"])
         checksums_by_engine.setdefault(engine, {})[seed] = meta["checksums"]
 

@@ -344,3 +344,13 @@ def test_table_roles() -> None:
     facts.foreign_keys = [ForeignKey(["id"], "region"), ForeignKey(["id"], "things")]
     tables = [region, things, facts]
     assert [table_role(t, tables) for t in tables] == ["lookup", "entity", "fact"]
+
+
+def test_every_rule_is_documented() -> None:
+    from plurel_sql.values.rules import NUMBER_PATTERNS, TEXT_PATTERNS
+
+    text = (Path(__file__).parent.parent / "docs" / "schemas.md").read_text()
+    section = text[text.index("## Plausible values") :]
+    for pattern in (*NUMBER_PATTERNS, *TEXT_PATTERNS):
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{pattern.role}` "))
+        assert all(word in row for word in pattern.words), pattern.role
