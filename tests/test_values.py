@@ -306,6 +306,10 @@ def test_same_seed_same_checksums_other_seed_differs(shop_sql: Path) -> None:
             r"the time column spreads over the database window",
         ),
         (
+            {"columns": {"purchase": {"status": {"vocabulary": ["delivered-to-neighbour"]}}}},
+            r"'delivered-to-neighbour' is longer than VARCHAR\(12\) allows",
+        ),
+        (
             {"columns": {"purchase": {"customer_id": {"null_rate": 0.0}}}},
             r"key columns take their values from the keys",
         ),
@@ -354,3 +358,44 @@ def test_every_rule_is_documented() -> None:
     for pattern in (*NUMBER_PATTERNS, *TEXT_PATTERNS):
         row = next(line for line in section.splitlines() if line.startswith(f"| `{pattern.role}` "))
         assert all(word in row for word in pattern.words), pattern.role
+
+
+# --------------------------------------------------------------- determinism
+DIGEST_SCRIPT = """
+import hashlib, numpy as np
+from plurel_sql.values.rules import TextRule, TEXT_CARDINALITY
+from plurel_sql.values.text import ColumnText, TextLimits, text_values
+raw = np.random.default_rng(0).normal(size=500)
+h = hashlib.sha256()
+for role, card in sorted(TEXT_CARDINALITY.items()):
+    spec = ColumnText(3, "t", "c_" + role, TextRule(role, card, categories=4), TextLimits(40))
+    h.update("\\x1f".join(text_values(spec, raw).to_pylist()).encode())
+print(h.hexdigest())
+"""
+#: The digest of every role's values for one seed, per Faker version (Faker's data
+#: changes between releases; plurel_meta records the version a database used).
+TEXT_DIGESTS = {"40.63.0": "dfcbeab17218fec233786968383f67cef5eec47ba27ff822b3b46e7fcf4832bc"}
+
+
+def test_text_values_are_the_same_in_every_process_and_match_the_golden_digest() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from plurel_sql.values.vocab import faker_version
+
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", DIGEST_SCRIPT],
+            env={**os.environ, "PYTHONHASHSEED": str(hash_seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for hash_seed in (1, 2)
+    }
+    assert len(digests) == 1  # no dependence on hash randomization or process state
+    expected = TEXT_DIGESTS.get(faker_version())
+    if expected is None:
+        pytest.skip(f"no golden text digest for Faker {faker_version()} (add it on purpose)")
+    assert digests == {expected}

@@ -178,6 +178,12 @@ def check_column_overrides(config: Config, tables: list[Table], window: tuple[st
             if column_name not in values:
                 raise ConfigError(f"{where}: key columns take their values from the keys")
             value_rule(table, column, window, override)  # raises on a range of the wrong kind
+            longest = column.type.length
+            too_long = [w for w in override.vocabulary or () if longest and len(w) > longest]
+            if too_long:
+                raise ConfigError(
+                    f"{where}.vocabulary: {too_long[0]!r} is longer than {column.type.sql()} allows"
+                )
             if override.null_rate and not column.nullable:
                 raise ConfigError(f"{where}.null_rate: the column is NOT NULL")
             if column.labels is not None and (override.vocabulary or override.provider):
