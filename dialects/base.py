@@ -200,7 +200,7 @@ def rows_to_batch(
         fn = decode(f.type)
         if fn is not None:
             values = [None if v is None else fn(v) for v in values]
-        if isinstance(f.type, pa.ExtensionType):  # arrow.uuid, fetched as text or UUID
+        if isinstance(f.type, pa.BaseExtensionType):  # arrow.uuid, fetched as text or UUID
             text = pa.array([None if v is None else str(v) for v in values], pa.string())
             arrays.append(uuid_array(uuid_bytes(text), text.is_valid().to_numpy(False)))
             continue

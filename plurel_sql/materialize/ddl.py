@@ -179,6 +179,10 @@ def emulation_checks(table: Table, engine: str | None) -> list[Check]:
             atom = Atom("in", column.name, values=labels)
             name = constraint_name("ck", table.name, column.name + "_enum")
             out.append(Check([atom], name, f"{column.name} IN enum labels"))
+        if t.unsigned and not t.is_integer:  # no engine has unsigned decimals or floats
+            atom = Atom(">=", column.name, values=[0])
+            name = constraint_name("ck", table.name, column.name + "_unsigned")
+            out.append(Check([atom], name, f"{column.name} >= 0"))
         narrow = t.name == "tinyint" or t.unsigned
         if t.is_integer and narrow and engine in ("postgresql", "sqlite"):
             lo, hi = t.integer_range()
@@ -301,15 +305,17 @@ def foreign_key_constraint(
 ) -> sa.ForeignKeyConstraint:
     refcolumns = _referenced(fk, schema, metadata, sa_table, table, db_schema, engine)
     name = fk.name or constraint_name("fk", table.name, "_".join(fk.columns))
-    actions = engine != "duckdb"  # DuckDB refuses ON DELETE / ON UPDATE actions
+    # DuckDB refuses ON DELETE / ON UPDATE actions and DEFERRABLE (it checks keys
+    # per statement; the writer loads parents first, so that is enough)
+    full = engine != "duckdb"
     return sa.ForeignKeyConstraint(
         [sa_table.c[c] for c in fk.columns],
         refcolumns,
         name=quoted(name),
-        deferrable=fk.deferrable or None,
-        initially="DEFERRED" if fk.initially_deferred else None,
-        ondelete=fk.on_delete if actions else None,
-        onupdate=fk.on_update if actions else None,
+        deferrable=(fk.deferrable or None) if full else None,
+        initially="DEFERRED" if fk.initially_deferred and full else None,
+        ondelete=fk.on_delete if full else None,
+        onupdate=fk.on_update if full else None,
     )
 
 
@@ -338,3 +344,27 @@ def enum_types(schema: Schema | Sequence[Table]) -> list[sa_pg.ENUM]:
                 name = enum_type_name(table.name, column)
                 seen.setdefault(name, sa_type(table.name, column, "postgresql"))
     return list(seen.values())
+
+
+def engine_problems(schema: Schema, engine: str) -> list[str]:
+    """What ``engine`` cannot store as declared: names that differ only in case
+    (DuckDB and SQLite compare identifiers case-insensitively) and names longer than
+    PostgreSQL's 63 bytes (it would cut them)."""
+    problems = []
+
+    def clashes(names: list[str], where: str) -> None:
+        seen: dict[str, str] = {}
+        for name in names:
+            if engine in ("duckdb", "sqlite") and name.lower() in seen:
+                problems.append(
+                    f"{where}{name}: differs from {seen[name.lower()]} only in case, "
+                    f"which {engine} cannot store side by side"
+                )
+            seen.setdefault(name.lower(), name)
+            if engine == "postgresql" and len(name.encode("utf-8")) > MAX_IDENTIFIER:
+                problems.append(f"{where}{name}: longer than PostgreSQL's 63-byte names")
+
+    clashes(schema.table_names, "")
+    for table in schema.tables:
+        clashes(table.column_names(), f"{table.name}.")
+    return problems

@@ -23,8 +23,8 @@ from sqlalchemy.dialects import postgresql as sa_pg
 from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import META_TABLE, Dialect, WriteSession
 from plurel_sql.dialects.base import RESERVED_PREFIX
-from plurel_sql.errors import SchemaError
-from plurel_sql.materialize.ddl import build_metadata, build_table, enum_types
+from plurel_sql.errors import SchemaError, SchemaProblems
+from plurel_sql.materialize.ddl import build_metadata, build_table, engine_problems, enum_types
 from plurel_sql.materialize.meta import meta_rows, write_meta
 from plurel_sql.materialize.pipeline import BackgroundLoader
 from plurel_sql.materialize.progress import Progress
@@ -110,6 +110,9 @@ def write_database(
     progress: Progress | None = None,
 ) -> WriteResult:
     """Generate ``source`` into ``dialect``'s target; all or nothing (see module doc)."""
+    problems = engine_problems(source.planned_schema, dialect.name)
+    if problems:
+        raise SchemaProblems(problems)
     progress = progress or Progress()
     result = WriteResult(url=dialect.url.masked)
     started = time.perf_counter()

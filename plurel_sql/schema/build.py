@@ -16,7 +16,7 @@ from plurel_sql.errors import SchemaProblems
 from plurel_sql.rng import stream
 from plurel_sql.sampling import draw_int
 from plurel_sql.schema.domains import column_domain
-from plurel_sql.schema.ir import ForeignKey, Schema, Table
+from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
 from plurel_sql.schema.keys import plan_keys, unique_sets
 from plurel_sql.schema.sample import sample_time_window
 
@@ -53,9 +53,7 @@ def finish_schema(
         table.kind = "entity" if table.name in referenced else "activity"
         table.time_column = _time_column(table)
         for column in table.features:
-            if column.kind == "text" and column.num_categories is None:
-                rng = stream(seed, "schema", "categories", table.name, column.name)
-                column.num_categories = draw_int(rng, config.database.num_categories)
+            _set_categories(table, column, config, seed)
         bounds = (
             config.database.entity_rows if table.kind == "entity" else config.database.activity_rows
         )
@@ -66,6 +64,20 @@ def finish_schema(
     return Schema(
         tables=ordered, min_date=lo, max_date=hi, val_cutoff=val, test_cutoff=test, origin=origin
     )
+
+
+def _set_categories(table: Table, column: Column, config: Config, seed: int) -> None:
+    """How many categories the causal model uses: 2 for a boolean, the labels of a
+    categorical column, a drawn count for free text (one text label each)."""
+    if column.num_categories is not None:
+        return
+    if column.kind == "boolean":
+        column.num_categories = 2
+    elif column.labels is not None:
+        column.num_categories = max(len(column.labels), 1)
+    elif column.kind == "text":
+        rng = stream(seed, "schema", "categories", table.name, column.name)
+        column.num_categories = draw_int(rng, config.database.num_categories)
 
 
 def _unique(lines: list[str]) -> list[str]:

@@ -146,7 +146,7 @@ class _Reader:
         elif isinstance(st, exp.Alter) and (st.args.get("kind") or "").upper() == "TABLE":
             self.alter_table(st)
         else:
-            text = " ".join(st.sql(dialect=self.dialect).split())
+            text = " ".join(st.sql(dialect=self.dialect, comments=False).split())
             self.note(f"ignored {text[:60]}{'...' if len(text) > 60 else ''}")
 
     def create_type(self, st: Any) -> None:
@@ -321,6 +321,8 @@ class _Reader:
             return SqlType(serial[t]), True
         if t in unsigned:
             return SqlType(unsigned[t], unsigned=True), False
+        if t == T.UDOUBLE:
+            return SqlType("double", unsigned=True), False
         if t == T.DOUBLE and params and params[0] <= 24:  # FLOAT(p): single precision
             return SqlType("real"), False
         if t in simple:
@@ -329,14 +331,18 @@ class _Reader:
             return SqlType("char", length=params[0] if params else 1), False
         if t in (T.VARCHAR, T.NVARCHAR):
             return SqlType("varchar", length=params[0] if params else None), False
-        if t == T.DECIMAL:
+        if t in (T.DECIMAL, T.UDECIMAL):
+            unsigned_decimal = t == T.UDECIMAL
             if not params:
-                return SqlType("numeric"), False
+                return SqlType("numeric", unsigned=unsigned_decimal), False
             precision, scale = params[0], params[1] if len(params) > 1 else 0
             if precision > MAX_NUMERIC_PRECISION:
                 self.problem(f"{where}: NUMERIC precision {precision} above 38 is not supported")
                 return None, False
-            return SqlType("numeric", precision=precision, scale=scale), False
+            return (
+                SqlType("numeric", precision=precision, scale=scale, unsigned=unsigned_decimal),
+                False,
+            )
         if t == T.ENUM:
             labels = [e.this for e in dtype.expressions]
             return SqlType("enum", labels=labels), False
