@@ -368,3 +368,75 @@ def engine_problems(schema: Schema, engine: str) -> list[str]:
     for table in schema.tables:
         clashes(table.column_names(), f"{table.name}.")
     return problems
+
+
+_DUCKDB_NAMES = {
+    "tinyint": "TINYINT",
+    "smallint": "SMALLINT",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "real": "FLOAT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "char": "VARCHAR",
+    "varchar": "VARCHAR",
+    "text": "VARCHAR",
+    "date": "DATE",
+    "time": "TIME",
+    "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMP WITH TIME ZONE",
+    "uuid": "UUID",
+}
+_POSTGRES_NAMES = {
+    "real": "real",
+    "double": "double precision",
+    "boolean": "boolean",
+    "text": "text",
+    "date": "date",
+    "time": "time without time zone",
+    "timestamp": "timestamp without time zone",
+    "timestamptz": "timestamp with time zone",
+    "uuid": "uuid",
+}
+
+
+def catalog_type(table: Table, column: Column, engine: str) -> str:
+    """How ``engine``'s catalog spells the column's type once created from the IR
+    (DuckDB: ``information_schema.columns.data_type``; PostgreSQL:
+    ``format_type()``; SQLite: the declared type of ``PRAGMA table_info``). This is
+    the documented mapping of docs/schemas.md, "Types"."""
+    t = column.type
+    if engine == "sqlite":
+        if t.is_integer and table.primary_key == [column.name]:
+            return "INTEGER"
+        return str(sa_type(table.name, column, "sqlite").compile(dialect=_sqlite_dialect()))
+    if engine == "duckdb":
+        if t.is_integer and t.unsigned:
+            return "U" + _DUCKDB_NAMES[t.name]
+        if t.name == "numeric":
+            precision, scale = (t.precision, t.scale or 0) if t.precision else (18, 3)
+            return f"DECIMAL({precision},{scale})"
+        if t.name == "enum":
+            return (
+                "ENUM(" + ", ".join("'" + x.replace("'", "''") + "'" for x in t.labels or []) + ")"
+            )
+        return _DUCKDB_NAMES[t.name]
+    if t.is_integer:
+        return str(sa_type(table.name, column, "postgresql").compile()).lower()
+    if t.name == "numeric":
+        return f"numeric({t.precision},{t.scale or 0})" if t.precision else "numeric"
+    if t.name == "char":
+        return f"character({t.length})"
+    if t.name == "varchar":
+        return f"character varying({t.length})" if t.length else "character varying"
+    if t.name == "enum":
+        name = enum_type_name(table.name, column)
+        plain = name.isidentifier() and name == name.lower() and name.isascii()
+        return name if plain else '"' + name.replace('"', '""') + '"'
+    return _POSTGRES_NAMES[t.name]
+
+
+def _sqlite_dialect() -> sa.engine.Dialect:
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.dialect()
