@@ -20,7 +20,6 @@ from plurel_sql.errors import DatabaseError
 from plurel_sql.materialize.ddl import build_metadata
 from plurel_sql.schema.ir import Schema
 
-
 #: Differences that do not shape the data: comments (the IR keeps none).
 IGNORED = (
     "add_table_comment",
