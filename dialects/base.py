@@ -82,11 +82,21 @@ class Dialect:
         (merged over the values bound in the statement) to the driver's form."""
         compiled = stmt.compile(dialect=self.sa_dialect)
         sql = str(compiled)
-        bound = {} if isinstance(compiled, sa.sql.compiler.DDLCompiler) else compiled.params
-        if getattr(compiled, "positional", False):
+        if isinstance(compiled, sa.sql.compiler.DDLCompiler):
+            return sql, lambda params=None: dict(params or {})
+        # bind names with spaces or punctuation (from users' column names) are escaped
+        # in named SQL text (%(Parent_ID)s); the positional order keeps the originals
+        positional = bool(getattr(compiled, "positional", False))
+        escaped = {} if positional else dict(compiled.escaped_bind_names or {})
+        bound = compiled.construct_params(escape_names=not positional, _check=False)
+
+        def merged(params: dict[str, Any] | None) -> dict[str, Any]:
+            return {**bound, **{escaped.get(k, k): v for k, v in (params or {}).items()}}
+
+        if positional:
             order = list(compiled.positiontup or [])
-            return sql, lambda params=None: [{**bound, **(params or {})}[k] for k in order]
-        return sql, lambda params=None: {**bound, **(params or {})}
+            return sql, lambda params=None: [merged(params)[k] for k in order]
+        return sql, merged
 
     def execute(self, con: Any, stmt: Any, params: dict[str, Any] | None = None) -> Any:
         """Execute a SQLAlchemy statement (or plain SQL text without values)."""
@@ -200,7 +210,7 @@ def rows_to_batch(
         fn = decode(f.type)
         if fn is not None:
             values = [None if v is None else fn(v) for v in values]
-        if isinstance(f.type, pa.ExtensionType):  # arrow.uuid, fetched as text or UUID
+        if isinstance(f.type, pa.BaseExtensionType):  # arrow.uuid, fetched as text or UUID
             text = pa.array([None if v is None else str(v) for v in values], pa.string())
             arrays.append(uuid_array(uuid_bytes(text), text.is_valid().to_numpy(False)))
             continue

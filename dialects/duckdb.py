@@ -114,7 +114,7 @@ class DuckDBDialect(FileDialect):
 
 def _as(col: pa.Array, arrow_type: pa.DataType) -> pa.Array:
     """A scanned column in the contract's type (DuckDB hands UUIDs back as text)."""
-    if isinstance(arrow_type, pa.ExtensionType):
+    if isinstance(arrow_type, pa.BaseExtensionType):
         return uuid_array(uuid_bytes(col), col.is_valid().to_numpy(zero_copy_only=False))
     return col.cast(arrow_type)
 

@@ -53,7 +53,7 @@ def _fixed(col: pa.Array) -> tuple[np.ndarray, str | None]:
     big-endian numpy format PostgreSQL expects (the copy into the record swaps);
     ``None`` when the values are already the field's bytes (a void dtype)."""
     t = col.type
-    if isinstance(t, pa.ExtensionType) and t.extension_name == "arrow.uuid":
+    if isinstance(t, pa.BaseExtensionType) and t.extension_name == "arrow.uuid":
         return uuid_bytes(col).view("V16")[:, 0], None
     if pa.types.is_timestamp(t):
         values = col.cast(pa.timestamp("us", tz=t.tz)).cast(pa.int64()).fill_null(0).to_numpy()

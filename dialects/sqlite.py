@@ -109,8 +109,8 @@ def sqlite_values(col: pa.Array) -> list[Any]:
     if pa.types.is_timestamp(t):
         suffix = "+00:00" if t.tz else ""
         return pc.strftime(col, format=TIMESTAMP_FORMAT + suffix).to_pylist()
-    if isinstance(t, pa.ExtensionType) or pa.types.is_date32(t) or pa.types.is_time64(t):
-        if isinstance(t, pa.ExtensionType):  # arrow.uuid: canonical text
+    if isinstance(t, pa.BaseExtensionType) or pa.types.is_date32(t) or pa.types.is_time64(t):
+        if isinstance(t, pa.BaseExtensionType):  # arrow.uuid: canonical text
             valid = col.is_valid().to_numpy(zero_copy_only=False)
             text = [bytes(row).decode("ascii") for row in hex_matrix(uuid_bytes(col))]
             return [v if ok else None for v, ok in zip(text, valid, strict=True)]

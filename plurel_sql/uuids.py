@@ -38,7 +38,7 @@ def uuid_bytes(col: pa.Array) -> np.ndarray:
     """``(n, 16)`` uint8 of a UUID column in any of the forms above (NULL -> zeros)."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
-    if isinstance(col.type, pa.ExtensionType):
+    if isinstance(col.type, pa.BaseExtensionType):
         col = col.storage
     if pa.types.is_fixed_size_binary(col.type):
         filled = col.fill_null(b"\x00" * 16)

@@ -31,12 +31,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="dialect of --schema-sql: postgresql, duckdb, sqlite or mysql "
         "(default: mysql if the file uses `backticks`, else postgresql)",
     )
-    add_rows_option(g)
-    g.add_argument("--chunk-rows", type=int, default=65536, help="rows per batch (memory bound)")
+    g.add_argument(
+        "--schema-from",
+        metavar="SOURCE",
+        help="use the schema of a live database (URL) or of SQLAlchemy models "
+        "(package.module:metadata or a declarative Base)",
+    )
+    _load_options(g)
     g.add_argument("--replace", action="store_true", help="overwrite tables of the same names")
-    g.add_argument("--pg-schema", metavar="NAME", help="PostgreSQL schema (overrides ?schema=)")
-    g.add_argument("--quiet", action="store_true", help="no progress output")
     g.set_defaults(handler=_generate)
+
+    f = subparsers.add_parser(
+        "fill", help="fill the existing empty tables of a database in place, atomically"
+    )
+    f.add_argument("url", help="database URL whose tables to fill (their DDL is kept as is)")
+    f.add_argument("--seed", type=int, default=0, help="database seed (default 0)")
+    f.add_argument("--config", metavar="FILE", help="TOML configuration (default: defaults)")
+    f.add_argument(
+        "--alembic-config",
+        metavar="INI",
+        help="first upgrade the database to head with these Alembic migrations",
+    )
+    _load_options(f)
+    f.add_argument("--replace", action="store_true", help="overwrite a previous plurel_meta")
+    f.set_defaults(handler=_fill)
 
     v = subparsers.add_parser("verify", help="re-check keys, row counts and checksums")
     v.add_argument("url", help="database URL")
@@ -47,6 +65,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("url", help="database URL")
     d.add_argument("--format", choices=("text", "mermaid", "dot"), default="text")
     d.set_defaults(handler=_describe)
+
+
+def _load_options(p: argparse.ArgumentParser) -> None:
+    add_rows_option(p)
+    p.add_argument("--chunk-rows", type=int, default=65536, help="rows per batch (memory bound)")
+    p.add_argument("--pg-schema", metavar="NAME", help="PostgreSQL schema (overrides ?schema=)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _fill(args: argparse.Namespace) -> int:
+    if args.seed < 0:
+        raise PlurelError(f"--seed must be a non-negative integer, got {args.seed}")
+    config = with_rows(load_config(args.config), args)
+    from plurel_sql.dialects import get_dialect
+    from plurel_sql.materialize.job import driver_errors, generate_database
+    from plurel_sql.materialize.progress import make_progress
+
+    if args.alembic_config:
+        from plurel_sql.materialize.migrations import upgrade_to_head
+
+        target = get_dialect(args.url, pg_schema=args.pg_schema)
+        with driver_errors(target):
+            upgrade_to_head(target, args.alembic_config)
+    dialect, result = generate_database(
+        args.url,
+        config,
+        args.seed,
+        chunk_rows=args.chunk_rows,
+        replace=args.replace,
+        pg_schema=args.pg_schema,
+        progress=make_progress(args.quiet),
+        fill=True,
+    )
+    _summary(args, dialect, result, "filled")
+    return 0
+
+
+def _summary(args: argparse.Namespace, dialect, result, verb: str) -> None:
+    if args.quiet:
+        return
+    where = dialect.url.masked + (
+        f" (schema {dialect.schema})" if dialect.schema not in (None, "public") else ""
+    )
+    print(
+        f"{verb} {len(result.row_counts)} tables, {result.rows:,} rows, {result.cells:,} cells "
+        f"{'in' if verb == 'filled' else 'to'} {where} in {result.total_seconds:.2f}s "
+        f"({result.rows / max(result.total_seconds, 1e-9):,.0f} rows/s)",
+        file=sys.stderr,
+    )
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -66,19 +133,11 @@ def _generate(args: argparse.Namespace) -> int:
         replace=args.replace,
         schema_sql=args.schema_sql,
         schema_dialect=args.schema_dialect,
+        schema_from=args.schema_from,
         pg_schema=args.pg_schema,
         progress=make_progress(args.quiet),
     )
-    if not args.quiet:
-        where = dialect.url.masked + (
-            f" (schema {dialect.schema})" if dialect.schema not in (None, "public") else ""
-        )
-        print(
-            f"wrote {len(result.row_counts)} tables, {result.rows:,} rows, {result.cells:,} cells "
-            f"to {where} in {result.total_seconds:.2f}s "
-            f"({result.rows / max(result.total_seconds, 1e-9):,.0f} rows/s)",
-            file=sys.stderr,
-        )
+    _summary(args, dialect, result, "wrote")
     return 0
 
 
@@ -87,6 +146,8 @@ def _verify(args: argparse.Namespace) -> int:
 
     with _driver_errors(args.url):
         report = verify_database(args.url)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     for problem in report.problems:
         print(f"problem: {problem}")
     if report.ok:

@@ -51,3 +51,15 @@ def string_dictionary(labels: list[str]) -> pa.Array:
 def string_array(dictionary: pa.Array, codes: np.ndarray) -> pa.Array:
     """``dictionary[codes]`` as a plain string array."""
     return pc.take(dictionary, int64_array(codes))
+
+
+def with_nulls(values: pa.Array, valid: np.ndarray | None) -> pa.Array:
+    """``values`` with NULL where ``valid`` is False (None: unchanged); also for
+    extension types such as arrow.uuid, which compute kernels do not take."""
+    if valid is None or valid.all():
+        return values
+    mask = pa.array(valid)
+    if isinstance(values.type, pa.BaseExtensionType):
+        storage = pc.if_else(mask, values.storage, pa.scalar(None, values.storage.type))
+        return pa.ExtensionArray.from_storage(values.type, storage)
+    return pc.if_else(mask, values, pa.scalar(None, values.type))

@@ -78,10 +78,12 @@ def row_values(
         labels = sorted(domain.allowed) if not t.is_text else list(domain.allowed)
         return pa.array([labels[int(r)] for r in rows], type=target)
     if t.is_integer:
-        return pa.array(rows + int(_base(domain)), type=pa.int64()).cast(target)
+        values = _skip(rows + int(_base(domain)), domain.excluded, 1)
+        return pa.array(values, type=pa.int64()).cast(target)
     if t.name == "numeric":
         _, scale = decimal_params(t)
-        unscaled = rows + int(round(_base(domain) * 10**scale))
+        excluded = {round(float(v) * 10**scale) for v in domain.excluded}
+        unscaled = _skip(rows + int(round(_base(domain) * 10**scale)), excluded, 1)
         return decimal_array(unscaled, target)
     if t.is_text:
         return digit_codes(rows, _code_width(domain, table.num_rows)).cast(target)
@@ -94,6 +96,14 @@ def row_values(
         us = start * DAY_US + rows * SECOND_US
         return int64_array(us, target)
     raise ValueError(f"{table.name}.{column.name}: no row-derived values for {t.sql()}")
+
+
+def _skip(values: np.ndarray, excluded: set, step: int) -> np.ndarray:
+    """Increasing values moved past the excluded ones (``CHECK (x <> 0)``): every
+    value at or above an excluded one shifts up by one step, in increasing order."""
+    for value in sorted(float(v) for v in excluded):
+        values = values + step * (values >= value)
+    return values
 
 
 def digit_codes(values: np.ndarray, width: int) -> pa.Array:

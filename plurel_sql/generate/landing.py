@@ -33,9 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from plurel_sql.generate.arrow import bool_array, float64_array, int64_array
+from plurel_sql.generate.arrow import bool_array, float64_array, int64_array, with_nulls
 from plurel_sql.generate.keys import DAY_US, SECOND_US, decimal_array
 from plurel_sql.schema.arrow import arrow_type, decimal_params
 from plurel_sql.schema.domains import Domain, type_bounds, unit
@@ -79,13 +78,13 @@ def land_column(spec: ColumnSpec, raw: np.ndarray | None, rng: np.random.Generat
     if t.name == "boolean":
         allowed = spec.domain.allowed
         flags = np.full(n, bool(allowed[0])) if allowed else np.asarray(raw) > 0
-        return _with_nulls(bool_array(flags), valid)
+        return with_nulls(bool_array(flags), valid)
     if column.labels is not None or t.name == "enum":
         return _labels(spec, raw, valid)
     rule = spec.rule
     if t.is_text:
         if isinstance(rule, TextRule) and not spec.domain.excluded:
-            return _with_nulls(_plausible_text(spec, rule, raw), valid)
+            return with_nulls(_plausible_text(spec, rule, raw), valid)
         return _text(spec, raw, valid)
     if t.is_number and spec.domain.allowed is not None:
         values = np.array(sorted(spec.domain.allowed), dtype=np.float64)
@@ -210,13 +209,13 @@ def _number_array(column: Column, values: np.ndarray, valid: np.ndarray | None) 
     target = arrow_type(t)
     values = _round(column, np.asarray(values, dtype=np.float64))
     if t.is_integer:
-        return _with_nulls(pa.array(values.astype(np.int64)).cast(target), valid)
+        return with_nulls(pa.array(values.astype(np.int64)).cast(target), valid)
     if t.name == "numeric":
         scale = decimal_params(t)[1]
         unscaled = np.round(values * 10.0**scale).astype(np.int64)
         return decimal_array(unscaled, target, valid)
     if t.name == "real":
-        return _with_nulls(pa.array(values.astype(np.float32)), valid)
+        return with_nulls(pa.array(values.astype(np.float32)), valid)
     return float64_array(values, null=None if valid is None else ~valid)
 
 
@@ -226,8 +225,8 @@ def _temporal_array(
     t = column.type
     values = _round(column, values, whole_seconds).astype(np.int64)
     if t.name == "date":
-        return _with_nulls(pa.array(values.astype(np.int32), pa.int32()).cast(pa.date32()), valid)
-    return _with_nulls(int64_array(values, arrow_type(t)), valid)
+        return with_nulls(pa.array(values.astype(np.int32), pa.int32()).cast(pa.date32()), valid)
+    return with_nulls(int64_array(values, arrow_type(t)), valid)
 
 
 def _labels(spec: ColumnSpec, raw: np.ndarray, valid: np.ndarray | None) -> pa.Array:
@@ -239,7 +238,7 @@ def _labels(spec: ColumnSpec, raw: np.ndarray, valid: np.ndarray | None) -> pa.A
     if not np.issubdtype(codes.dtype, np.integer):
         codes = _quantile_index(codes, len(labels))
     picked = pa.array(labels, pa.string()).take(pa.array(codes.astype(np.int64) % len(labels)))
-    return _with_nulls(picked, valid)
+    return with_nulls(picked, valid)
 
 
 def text_labels(spec: ColumnSpec, k: int) -> list[str]:
@@ -267,7 +266,7 @@ def _text(spec: ColumnSpec, raw: np.ndarray, valid: np.ndarray | None) -> pa.Arr
         codes = _quantile_index(codes, k)
     labels = text_labels(spec, int(max(codes.max(initial=0) + 1, k)))
     picked = pa.array(labels, pa.string()).take(pa.array(codes.astype(np.int64) % len(labels)))
-    return _with_nulls(picked, valid)
+    return with_nulls(picked, valid)
 
 
 def _plausible_text(spec: ColumnSpec, rule: TextRule, raw: np.ndarray) -> pa.Array:
@@ -287,9 +286,3 @@ def _valid_rows(spec: ColumnSpec, n: int, rng: np.random.Generator) -> np.ndarra
     valid = np.ones(n, dtype=bool)
     valid[rng.choice(n, size=min(spec.nulls, n), replace=False)] = False
     return valid
-
-
-def _with_nulls(values: pa.Array, valid: np.ndarray | None) -> pa.Array:
-    if valid is None:
-        return values
-    return pc.if_else(pa.array(valid), values, pa.scalar(None, values.type))

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from plurel_sql.config import Config
+from plurel_sql.generate.arrow import with_nulls
 from plurel_sql.generate.columns import ColumnStore
 from plurel_sql.generate.connectivity import (
     RNG_BLOCK_ROWS,
@@ -156,7 +156,6 @@ def link_values(
             values = row_values(parent, parent.column(key), rows, schema, seed)
         else:
             values = kept_keys[parent.name][key].take(pa.array(rows))
-        if not valid.all():
-            values = pc.if_else(pa.array(valid), values, pa.scalar(None, values.type))
-        out[column] = values.cast(arrow_type(child.column(column).type))
+        target = arrow_type(child.column(column).type)
+        out[column] = with_nulls(values if values.type == target else values.cast(target), valid)
     return out

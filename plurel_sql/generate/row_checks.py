@@ -36,8 +36,6 @@ def scaled(column: Column, values: pa.Array) -> pa.Array:
         return values.cast(pa.timestamp("us", tz=values.type.tz)).cast(pa.int64())
     if t.name == "time":
         return values.cast(pa.time64("us")).cast(pa.int64())
-    if t.name == "uuid":
-        return values.cast(pa.string()) if not isinstance(values.type, pa.ExtensionType) else values
     return values
 
 

@@ -179,6 +179,10 @@ def emulation_checks(table: Table, engine: str | None) -> list[Check]:
             atom = Atom("in", column.name, values=labels)
             name = constraint_name("ck", table.name, column.name + "_enum")
             out.append(Check([atom], name, f"{column.name} IN enum labels"))
+        if t.unsigned and not t.is_integer:  # no engine has unsigned decimals or floats
+            atom = Atom(">=", column.name, values=[0])
+            name = constraint_name("ck", table.name, column.name + "_unsigned")
+            out.append(Check([atom], name, f"{column.name} >= 0"))
         narrow = t.name == "tinyint" or t.unsigned
         if t.is_integer and narrow and engine in ("postgresql", "sqlite"):
             lo, hi = t.integer_range()
@@ -301,15 +305,17 @@ def foreign_key_constraint(
 ) -> sa.ForeignKeyConstraint:
     refcolumns = _referenced(fk, schema, metadata, sa_table, table, db_schema, engine)
     name = fk.name or constraint_name("fk", table.name, "_".join(fk.columns))
-    actions = engine != "duckdb"  # DuckDB refuses ON DELETE / ON UPDATE actions
+    # DuckDB refuses ON DELETE / ON UPDATE actions and DEFERRABLE (it checks keys
+    # per statement; the writer loads parents first, so that is enough)
+    full = engine != "duckdb"
     return sa.ForeignKeyConstraint(
         [sa_table.c[c] for c in fk.columns],
         refcolumns,
         name=quoted(name),
-        deferrable=fk.deferrable or None,
-        initially="DEFERRED" if fk.initially_deferred else None,
-        ondelete=fk.on_delete if actions else None,
-        onupdate=fk.on_update if actions else None,
+        deferrable=(fk.deferrable or None) if full else None,
+        initially="DEFERRED" if fk.initially_deferred and full else None,
+        ondelete=fk.on_delete if full else None,
+        onupdate=fk.on_update if full else None,
     )
 
 
@@ -338,3 +344,99 @@ def enum_types(schema: Schema | Sequence[Table]) -> list[sa_pg.ENUM]:
                 name = enum_type_name(table.name, column)
                 seen.setdefault(name, sa_type(table.name, column, "postgresql"))
     return list(seen.values())
+
+
+def engine_problems(schema: Schema, engine: str) -> list[str]:
+    """What ``engine`` cannot store as declared: names that differ only in case
+    (DuckDB and SQLite compare identifiers case-insensitively) and names longer than
+    PostgreSQL's 63 bytes (it would cut them)."""
+    problems = []
+
+    def clashes(names: list[str], where: str) -> None:
+        seen: dict[str, str] = {}
+        for name in names:
+            if engine in ("duckdb", "sqlite") and name.lower() in seen:
+                problems.append(
+                    f"{where}{name}: differs from {seen[name.lower()]} only in case, "
+                    f"which {engine} cannot store side by side"
+                )
+            seen.setdefault(name.lower(), name)
+            if engine == "postgresql" and len(name.encode("utf-8")) > MAX_IDENTIFIER:
+                problems.append(f"{where}{name}: longer than PostgreSQL's 63-byte names")
+
+    clashes(schema.table_names, "")
+    for table in schema.tables:
+        clashes(table.column_names(), f"{table.name}.")
+    return problems
+
+
+_DUCKDB_NAMES = {
+    "tinyint": "TINYINT",
+    "smallint": "SMALLINT",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "real": "FLOAT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "char": "VARCHAR",
+    "varchar": "VARCHAR",
+    "text": "VARCHAR",
+    "date": "DATE",
+    "time": "TIME",
+    "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMP WITH TIME ZONE",
+    "uuid": "UUID",
+}
+_POSTGRES_NAMES = {
+    "real": "real",
+    "double": "double precision",
+    "boolean": "boolean",
+    "text": "text",
+    "date": "date",
+    "time": "time without time zone",
+    "timestamp": "timestamp without time zone",
+    "timestamptz": "timestamp with time zone",
+    "uuid": "uuid",
+}
+
+
+def catalog_type(table: Table, column: Column, engine: str) -> str:
+    """How ``engine``'s catalog spells the column's type once created from the IR
+    (DuckDB: ``information_schema.columns.data_type``; PostgreSQL:
+    ``format_type()``; SQLite: the declared type of ``PRAGMA table_info``). This is
+    the documented mapping of docs/schemas.md, "Types"."""
+    t = column.type
+    if engine == "sqlite":
+        if t.is_integer and table.primary_key == [column.name]:
+            return "INTEGER"
+        return str(sa_type(table.name, column, "sqlite").compile(dialect=_sqlite_dialect()))
+    if engine == "duckdb":
+        if t.is_integer and t.unsigned:
+            return "U" + _DUCKDB_NAMES[t.name]
+        if t.name == "numeric":
+            precision, scale = (t.precision, t.scale or 0) if t.precision else (18, 3)
+            return f"DECIMAL({precision},{scale})"
+        if t.name == "enum":
+            return (
+                "ENUM(" + ", ".join("'" + x.replace("'", "''") + "'" for x in t.labels or []) + ")"
+            )
+        return _DUCKDB_NAMES[t.name]
+    if t.is_integer:
+        return str(sa_type(table.name, column, "postgresql").compile()).lower()
+    if t.name == "numeric":
+        return f"numeric({t.precision},{t.scale or 0})" if t.precision else "numeric"
+    if t.name == "char":
+        return f"character({t.length})"
+    if t.name == "varchar":
+        return f"character varying({t.length})" if t.length else "character varying"
+    if t.name == "enum":
+        name = enum_type_name(table.name, column)
+        plain = name.isidentifier() and name == name.lower() and name.isascii()
+        return name if plain else '"' + name.replace('"', '""') + '"'
+    return _POSTGRES_NAMES[t.name]
+
+
+def _sqlite_dialect() -> sa.engine.Dialect:
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.dialect()

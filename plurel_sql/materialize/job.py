@@ -13,13 +13,13 @@ from contextlib import contextmanager
 
 from plurel_sql.config import Config
 from plurel_sql.dialects import Dialect, get_dialect, parse_url
-from plurel_sql.errors import PlurelError
+from plurel_sql.errors import PlurelError, SchemaError
 from plurel_sql.generate.stream import DEFAULT_CHUNK_ROWS, DatabaseGenerator
 from plurel_sql.materialize.progress import Progress
 from plurel_sql.materialize.writer import WriteResult, write_database
 from plurel_sql.schema.from_sql import schema_from_sql
 
-DRIVER_MODULES = ("duckdb", "_duckdb", "psycopg", "sqlite3")
+DRIVER_MODULES = ("duckdb", "_duckdb", "psycopg", "sqlite3", "sqlalchemy", "alembic")
 
 
 @contextmanager
@@ -45,12 +45,29 @@ def generate_database(
     replace: bool = False,
     schema_sql: str | None = None,
     schema_dialect: str | None = None,
+    schema_from: str | None = None,
     pg_schema: str | None = None,
     progress: Progress | None = None,
+    fill: bool = False,
 ) -> tuple[Dialect, WriteResult]:
-    """Generate and write one database atomically; returns the target and result."""
+    """Generate and write one database atomically; returns the target and result.
+
+    The schema comes from ``schema_sql`` (a DDL file), ``schema_from`` (a database
+    URL or ``package.module:attribute`` models), the target itself (``fill=True``:
+    its existing empty tables are filled in place) or is drawn at random."""
+    if schema_sql and schema_from:
+        raise SchemaError("give --schema-sql or --schema-from, not both")
     dialect = get_dialect(parse_url(url, pg_schema=pg_schema))
-    schema = schema_from_sql(schema_sql, config, seed, schema_dialect) if schema_sql else None
+    if fill:
+        schema_from = url
+    schema = None
+    if schema_sql:
+        schema = schema_from_sql(schema_sql, config, seed, schema_dialect)
+    elif schema_from:
+        from plurel_sql.schema.reflect import schema_from_source
+
+        with driver_errors(dialect):
+            schema = schema_from_source(schema_from, config, seed, pg_schema if fill else None)
     source = DatabaseGenerator(config, seed, chunk_rows=chunk_rows, schema=schema)
     progress = progress or Progress()
     try:
@@ -62,6 +79,7 @@ def generate_database(
                 config=config.to_dict(),
                 replace=replace,
                 progress=progress,
+                fill=fill,
             )
     except Exception:
         progress.close()

@@ -1,5 +1,5 @@
 """Re-check a generated database with SQL: keys, constraints, orphans, row counts,
-checksums.
+checksums, and drift of the live schema from the one in ``plurel_meta`` (Alembic).
 
 Every check runs on the engine itself (SQLAlchemy Core statements compiled for the
 dialect); checksums are recomputed from a primary-key-ordered scan with the same
@@ -17,6 +17,7 @@ from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import Dialect, get_dialect
 from plurel_sql.materialize.ddl import build_metadata, check_expression
 from plurel_sql.materialize.meta import read_meta_from
+from plurel_sql.materialize.migrations import schema_drift
 from plurel_sql.schema.arrow import arrow_schema
 from plurel_sql.schema.ir import Table
 
@@ -30,6 +31,7 @@ class VerifyReport:
     rows: int = 0
     problems: list[str] = field(default_factory=list)
     checksums: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -76,6 +78,11 @@ def _verify(dialect: Dialect, con: Any, checksums: bool) -> VerifyReport:
             recorded = meta["checksums"].get(table.name)
             if recorded != report.checksums[table.name]:
                 report.problems.append(f"{table.name}: checksum differs from plurel_meta")
+    drift = schema_drift(dialect, schema)
+    if drift is None:
+        report.notes.append(f"schema drift is not checked on {dialect.name}")
+    else:
+        report.problems += [f"drift: {line}" for line in drift]
     return report
 
 

@@ -23,8 +23,9 @@ from sqlalchemy.dialects import postgresql as sa_pg
 from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import META_TABLE, Dialect, WriteSession
 from plurel_sql.dialects.base import RESERVED_PREFIX
-from plurel_sql.errors import SchemaError
-from plurel_sql.materialize.ddl import build_metadata, build_table, enum_types
+from plurel_sql.errors import DatabaseError, SchemaError, SchemaProblems
+from plurel_sql.materialize.ddl import build_metadata, build_table, engine_problems, enum_types
+from plurel_sql.materialize.deferred import DeferredLinks
 from plurel_sql.materialize.meta import meta_rows, write_meta
 from plurel_sql.materialize.pipeline import BackgroundLoader
 from plurel_sql.materialize.progress import Progress
@@ -108,16 +109,27 @@ def write_database(
     config: dict[str, Any],
     replace: bool = False,
     progress: Progress | None = None,
+    fill: bool = False,
 ) -> WriteResult:
-    """Generate ``source`` into ``dialect``'s target; all or nothing (see module doc)."""
+    """Generate ``source`` into ``dialect``'s target; all or nothing (see module doc).
+
+    ``fill=True`` loads into the tables that already exist there (they must be
+    empty), leaving their DDL as it is: no table, type or key is created; the
+    engine checks the keys it declares while rows arrive (``plurel-sql fill``)."""
+    problems = engine_problems(source.planned_schema, dialect.name)
+    if problems:
+        raise SchemaProblems(problems)
     progress = progress or Progress()
     result = WriteResult(url=dialect.url.masked)
     started = time.perf_counter()
     names = set(source.planned_schema.table_names) | {META_TABLE}
+    clashing = {META_TABLE} if fill else names
     loader = BackgroundLoader()
-    with dialect.write_session(lambda existing: existing & names, replace) as session:
+    with dialect.write_session(lambda existing: existing & clashing, replace) as session:
         try:
-            _write(source, dialect, session, seed, config, replace, progress, loader, result)
+            if fill:
+                check_fill_targets(dialect, session, source.planned_schema)
+            _write(source, dialect, session, seed, config, replace, progress, loader, result, fill)
         finally:
             loader.close()  # the worker is idle before commit or rollback
     result.total_seconds = time.perf_counter() - started
@@ -135,19 +147,27 @@ def _write(
     progress: Progress,
     loader: BackgroundLoader,
     result: WriteResult,
+    fill: bool,
 ) -> None:
     """The body of :func:`write_database` inside the atomic session."""
     con = session.con
-    timing = dialect.key_timing
+    timing = "fill" if fill else dialect.key_timing
     if timing == "table" and not session.private:
         timing = "declared"  # per-table keys need intermediate commits (DuckDB)
-    dialect.create_schema(con)
-    if replace:
-        _drop_previous(dialect, session, set(source.planned_schema.table_names) | {META_TABLE})
     planned = source.planned_schema
-    if dialect.name != "sqlite":
-        for enum in enum_types(planned):
-            dialect.execute(con, sa_pg.CreateEnumType(enum))
+    if fill:
+        if replace:
+            _drop_previous(dialect, session, {META_TABLE})
+        if dialect.name == "postgresql":  # deferrable keys are checked at commit
+            dialect.execute(con, "SET CONSTRAINTS ALL DEFERRED")
+    else:
+        dialect.create_schema(con)
+        if replace:
+            _drop_previous(dialect, session, set(planned.table_names) | {META_TABLE})
+        if dialect.name != "sqlite":
+            for enum in enum_types(planned):
+                dialect.execute(con, sa_pg.CreateEnumType(enum))
+    deferred = DeferredLinks(dialect, planned, fill)
     metadata = sa.MetaData()
     created: dict[str, tuple[Table, sa.Table]] = {}
     digests: dict[str, TableChecksum] = {}
@@ -171,6 +191,7 @@ def _write(
             if current is not None:
                 _table_done(dialect, con, timing, created[current])
             sa_table = _create(dialect, con, timing, table, metadata, planned)
+            deferred.start(con, table, sa_table)
             created[table.name] = (table, sa_table)
             digests[table.name] = TableChecksum(table)
             current, expected = table.name, arrow_schema(table)
@@ -178,8 +199,12 @@ def _write(
             progress.start_table(table.name, table.num_rows)
         batch = normalize_batch(batch, expected, table.name)
         digests[table.name].update(batch)
+        batch, staged = deferred.split(table, batch)
         payload = dialect.prepare_batch(batch)  # overlaps the previous batch's load
         loader.submit(dialect.load_batch, con, created[table.name][1], payload)
+        if staged is not None:
+            staging = deferred.staging_table(table)
+            loader.submit(dialect.load_batch, con, staging, dialect.prepare_batch(staged))
         result.row_counts[table.name] += batch.num_rows
         result.cells += batch.num_rows * batch.num_columns
         progress.advance(batch.num_rows)
@@ -200,8 +225,11 @@ def _write(
             result.row_counts[table.name] = 0
     result.checksums = {name: digest.hexdigest() for name, digest in digests.items()}
     progress.phase("finalizing: keys, statistics, plurel_meta")
+    deferred.finish(con)
     if timing == "end":
         _add_keys(dialect, con, final)
+    if fill:
+        restart_sequences(dialect, con, final, created)
     dialect.analyze(con, [sa_t for _t, sa_t in created.values()])
     rows = meta_rows(
         seed=seed,
@@ -226,7 +254,9 @@ def _create(
 ) -> sa.Table:
     """CREATE TABLE with the keys that ``timing`` (see Dialect.key_timing) declares.
     A self-referencing table declares its primary key up front: its foreign key needs
-    the key to exist."""
+    the key to exist. ``fill``: the table exists; only its SQLAlchemy form is built."""
+    if timing == "fill":
+        return build_table(table, metadata, dialect.schema, engine=dialect.name, keys=False)
     self_referencing = table.name in table.parents
     sa_table = build_table(
         table,
@@ -271,3 +301,43 @@ def _add_keys(dialect: Dialect, con: Any, schema: Schema) -> None:
 def _key(dialect: Dialect, name: str) -> str:
     """``MetaData.tables`` key of a table."""
     return f"{dialect.schema}.{name}" if dialect.schema else name
+
+
+def check_fill_targets(dialect: Dialect, session: WriteSession, schema: Schema) -> None:
+    """``fill`` needs every table of the schema, empty (one line naming the others)."""
+    missing = [t.name for t in schema.tables if t.name not in session.existing]
+    if missing:
+        raise DatabaseError(
+            f"cannot fill {dialect.url.masked}: table(s) {', '.join(missing)} do not exist"
+        )
+    metadata = build_metadata(schema, dialect.schema, keys=False)
+    full = []
+    for sa_table in metadata.tables.values():
+        stmt = sa.select(sa.literal_column("1")).select_from(sa_table).limit(1)
+        if dialect.fetchall(session.con, stmt):
+            full.append(sa_table.name)
+    if full:
+        raise DatabaseError(
+            f"cannot fill {dialect.url.masked}: table(s) {', '.join(sorted(full))} are not empty"
+        )
+
+
+def restart_sequences(
+    dialect: Dialect, con: Any, schema: Schema, created: dict[str, tuple[Table, sa.Table]]
+) -> None:
+    """After filling PostgreSQL, SERIAL / IDENTITY sequences continue after the
+    largest value written, so the application's next INSERT does not collide."""
+    if dialect.name != "postgresql":
+        return
+    for table in schema.tables:
+        sa_table = created[table.name][1]
+        for column in table.columns:
+            if not column.autoincrement:
+                continue
+            qualified = dialect.quote_table(sa_table)
+            top = f"SELECT COALESCE(max({dialect.quote(column.name)}), 0) + 1 FROM {qualified}"
+            sql = f"SELECT setval(pg_get_serial_sequence(%s, %s), ({top}), false)"
+            with con.cursor() as cur:
+                cur.execute("SELECT pg_get_serial_sequence(%s, %s)", [qualified, column.name])
+                if cur.fetchone()[0] is not None:
+                    cur.execute(sql, [qualified, column.name])

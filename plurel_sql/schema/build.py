@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from plurel_sql.config import Config
 from plurel_sql.errors import SchemaProblems
 from plurel_sql.schema.domains import column_domain
-from plurel_sql.schema.ir import ForeignKey, Schema, Table
+from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
 from plurel_sql.schema.keys import plan_keys, unique_sets
 from plurel_sql.schema.sample import sample_time_window
 from plurel_sql.values.overrides import check_overrides
@@ -56,8 +56,7 @@ def finish_schema(
         table.kind = "entity" if table.name in referenced else "activity"
         table.time_column = _time_column(table)
         for column in table.features:
-            if column.kind == "text" and column.num_categories is None:
-                column.num_categories = text_categories(table, column, config, seed, window)
+            _set_categories(table, column, config, seed, window)
         wanted = role_rows(table, ordered, config, seed)
         table.num_rows = row_capacity(table, wanted, rows)
         if table.name in config.rows:
@@ -68,6 +67,22 @@ def finish_schema(
     return Schema(
         tables=ordered, min_date=lo, max_date=hi, val_cutoff=val, test_cutoff=test, origin=origin
     )
+
+
+def _set_categories(
+    table: Table, column: Column, config: Config, seed: int, window: tuple[str, str]
+) -> None:
+    """How many categories the causal model uses: 2 for a boolean, the labels of a
+    categorical column; free text: none when a plausible-value rule gives its values
+    (the rank of a number picks them), else a drawn count (one text label each)."""
+    if column.num_categories is not None:
+        return
+    if column.kind == "boolean":
+        column.num_categories = 2
+    elif column.labels is not None:
+        column.num_categories = max(len(column.labels), 1)
+    elif column.kind == "text":
+        column.num_categories = text_categories(table, column, config, seed, window)
 
 
 def _unique(lines: list[str]) -> list[str]:

@@ -82,14 +82,14 @@ def type_bounds(column: Column) -> tuple[float, float]:
     if t.is_integer:
         lo, hi = t.integer_range()
         return lo, min(hi, (1 << 63) - 1)
-    if t.name == "numeric" and t.precision is not None:
-        top = 10.0 ** (t.precision - (t.scale or 0)) - 10.0 ** -(t.scale or 0)
-        return -top, top
     if t.name == "numeric":
-        top = 10.0**15 - 10.0**-3  # DECIMAL(18, 3)
-        return -top, top
+        precision, scale = (t.precision, t.scale or 0) if t.precision else (18, 3)  # DECIMAL(18, 3)
+        top = 10.0 ** (precision - scale) - 10.0**-scale
+        return (0.0 if t.unsigned else -top), top
     if t.name == "time":
         return 0, 86_400_000_000 - 1
+    if t.unsigned:  # DOUBLE UNSIGNED
+        return 0, math.inf
     return -math.inf, math.inf
 
 

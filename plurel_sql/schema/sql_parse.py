@@ -62,7 +62,6 @@ def resolve_dialect(name: str | None, sql: str) -> str:
 def parse_ddl(sql: str, dialect: str | None = None, where: str = "schema") -> Declared:
     """The declared tables of ``sql`` (see the module docstring)."""
     import sqlglot
-    from sqlglot import exp
 
     read = resolve_dialect(dialect, sql)
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # we report what it skips
@@ -75,7 +74,7 @@ def parse_ddl(sql: str, dialect: str | None = None, where: str = "schema") -> De
             for e in exc.errors
         ] or [f"{where}: invalid SQL: {' '.join(str(exc).split())}"]
         return Declared(problems=details)
-    reader = _Reader(read, where, exp)
+    reader = DdlReader(read, where)
     for statement in statements:
         if statement is not None:
             reader.statement(statement)
@@ -85,10 +84,14 @@ def parse_ddl(sql: str, dialect: str | None = None, where: str = "schema") -> De
     return reader.out
 
 
-class _Reader:
-    """Walks the statements, building tables; see :func:`parse_ddl`."""
+class DdlReader:
+    """Walks the statements, building tables; see :func:`parse_ddl`. Also reads the
+    SQL text of a single CHECK or DEFAULT for tables that come from elsewhere
+    (:meth:`check_text`, :meth:`default_text`)."""
 
-    def __init__(self, dialect: str, where: str, exp: Any) -> None:
+    def __init__(self, dialect: str, where: str) -> None:
+        from sqlglot import exp
+
         self.dialect = dialect
         self.where = where
         self.exp = exp
@@ -146,7 +149,7 @@ class _Reader:
         elif isinstance(st, exp.Alter) and (st.args.get("kind") or "").upper() == "TABLE":
             self.alter_table(st)
         else:
-            text = " ".join(st.sql(dialect=self.dialect).split())
+            text = " ".join(st.sql(dialect=self.dialect, comments=False).split())
             self.note(f"ignored {text[:60]}{'...' if len(text) > 60 else ''}")
 
     def create_type(self, st: Any) -> None:
@@ -267,9 +270,30 @@ class _Reader:
                 column.autoincrement = True
             # collations, character sets, comments, ON UPDATE clauses: nothing to honour
 
+    def check_text(self, table: Table, sql: str, name: str | None) -> None:
+        """Add the CHECK whose expression is ``sql`` to ``table`` (or a problem)."""
+        import sqlglot
+
+        try:
+            expression = sqlglot.parse_one(sql, read=self.dialect)
+        except sqlglot.errors.ParseError:
+            self.problem(f"{table.name}: CHECK ({' '.join(sql.split())}) cannot be parsed")
+            return
+        self.check(table, expression, name)
+
+    def default_text(self, sql: str) -> str | None:
+        """The portable form of a DEFAULT expression's text, or None."""
+        import sqlglot
+
+        try:
+            return self.default(sqlglot.parse_one(sql, read=self.dialect))
+        except sqlglot.errors.ParseError:
+            return None
+
     def default(self, value: Any) -> str | None:
         """A portable default (literal or CURRENT_TIMESTAMP/DATE), else None."""
         exp = self.exp
+        value = _strip(value, exp)  # PostgreSQL reflects 'new'::ticket_state
         if isinstance(value, (exp.Literal, exp.Boolean, exp.Null)):
             return value.sql(dialect="postgres")
         if isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal):
@@ -321,6 +345,8 @@ class _Reader:
             return SqlType(serial[t]), True
         if t in unsigned:
             return SqlType(unsigned[t], unsigned=True), False
+        if t == T.UDOUBLE:
+            return SqlType("double", unsigned=True), False
         if t == T.DOUBLE and params and params[0] <= 24:  # FLOAT(p): single precision
             return SqlType("real"), False
         if t in simple:
@@ -329,14 +355,18 @@ class _Reader:
             return SqlType("char", length=params[0] if params else 1), False
         if t in (T.VARCHAR, T.NVARCHAR):
             return SqlType("varchar", length=params[0] if params else None), False
-        if t == T.DECIMAL:
+        if t in (T.DECIMAL, T.UDECIMAL):
+            unsigned_decimal = t == T.UDECIMAL
             if not params:
-                return SqlType("numeric"), False
+                return SqlType("numeric", unsigned=unsigned_decimal), False
             precision, scale = params[0], params[1] if len(params) > 1 else 0
             if precision > MAX_NUMERIC_PRECISION:
                 self.problem(f"{where}: NUMERIC precision {precision} above 38 is not supported")
                 return None, False
-            return SqlType("numeric", precision=precision, scale=scale), False
+            return (
+                SqlType("numeric", precision=precision, scale=scale, unsigned=unsigned_decimal),
+                False,
+            )
         if t == T.ENUM:
             labels = [e.this for e in dtype.expressions]
             return SqlType("enum", labels=labels), False

@@ -93,14 +93,15 @@ class SqlType:
         name = self.name
         if self.is_integer:
             return name.upper() + (" UNSIGNED" if self.unsigned else "")
+        unsigned = " UNSIGNED" if self.unsigned else ""
         if name == "numeric":
             if self.precision is None:
-                return "NUMERIC"
-            return f"NUMERIC({self.precision},{self.scale or 0})"
+                return "NUMERIC" + unsigned
+            return f"NUMERIC({self.precision},{self.scale or 0})" + unsigned
         if name in ("char", "varchar"):
             return f"{name.upper()}({self.length})" if self.length else name.upper()
         if name == "double":
-            return "DOUBLE PRECISION"
+            return "DOUBLE PRECISION" + unsigned
         if name == "timestamptz":
             return "TIMESTAMP WITH TIME ZONE"
         if name == "enum":

@@ -1,0 +1,156 @@
+"""Alembic: migrate a target to head before ``fill``, and report drift between the
+schema stored in ``plurel_meta`` and the live database (``verify``).
+
+Drift is Alembic's own autogenerate comparison (``compare_metadata``) of the
+SQLAlchemy MetaData built from the stored IR against the database's reflection:
+tables and columns added or removed, types, nullability, keys and UNIQUE
+constraints that differ. DuckDB has no working SQLAlchemy reflection here
+(duckdb-engine), so its drift is not checked (``verify`` says so).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from plurel_sql.dialects import Dialect
+from plurel_sql.errors import DatabaseError
+from plurel_sql.materialize.ddl import build_metadata
+from plurel_sql.schema.ir import Schema
+
+#: Differences that do not shape the data: comments (the IR keeps none).
+IGNORED = (
+    "add_table_comment",
+    "remove_table_comment",
+    "modify_comment",
+    "add_index",
+    "remove_index",
+)
+
+
+def _sa_url(dialect: Dialect) -> sa.URL:
+    """The target's SQLAlchemy URL; a PostgreSQL schema becomes the search_path."""
+    url = dialect.url.sa_url
+    if dialect.name == "postgresql" and dialect.schema not in (None, "public"):
+        url = url.update_query_dict({"options": f"-csearch_path={dialect.schema}"})
+    return url
+
+
+def upgrade_to_head(dialect: Dialect, ini: str | Path) -> None:
+    """``alembic upgrade head`` on the target with the user's migrations."""
+    from alembic import command
+    from alembic.config import Config
+
+    path = Path(ini)
+    if not path.is_file():
+        raise DatabaseError(f"--alembic-config {path}: no such file")
+    config = Config(str(path))
+    url = _sa_url(dialect).render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    script = config.get_main_option("script_location")
+    if script and not Path(script).is_absolute():  # relative to the ini, as alembic's CLI
+        config.set_main_option("script_location", str(path.parent / script))
+    try:
+        command.upgrade(config, "head")
+    except Exception as exc:
+        raise dialect.error("alembic upgrade head failed", exc) from None
+
+
+def schema_drift(dialect: Dialect, schema: Schema) -> list[str] | None:
+    """One line per difference between ``schema`` and the live database (Alembic's
+    comparison); None where it cannot be computed (DuckDB)."""
+    if dialect.name == "duckdb":
+        return None
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    names = set(schema.table_names)
+    # unqualified: the connection's search_path is the schema, so reflection sees the
+    # tables in its default schema
+    metadata = build_metadata(schema, None, engine=dialect.name)
+
+    def include(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+        if kind == "table":
+            return name in names
+        # indexes do not shape the data (the IR does not keep them); unique ones are
+        # compared as UNIQUE constraints
+        return kind != "index" or bool(getattr(obj, "unique", False))
+
+    engine = sa.create_engine(_sa_url(dialect))
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "compare_type": _sqlite_types(connection) if dialect.name == "sqlite" else True,
+                    "include_object": include,
+                    "include_schemas": False,
+                    "target_metadata": metadata,
+                },
+            )
+            diffs = compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+    return [describe_diff(d) for d in _flatten(diffs) if d[0] not in IGNORED]
+
+
+def _sqlite_types(connection: Any):
+    """Alembic's type comparison for SQLite, on declared type text: SQLAlchemy
+    reflects type names it does not know (UUID, TINYINT, ... UNSIGNED) as their
+    affinity, which SQLite keeps verbatim in its catalog."""
+    declared: dict[tuple[str, str], str] = {}
+
+    def text_of(table: str, column: str) -> str | None:
+        if not any(t == table for t, _c in declared):
+            quoted = '"' + table.replace('"', '""') + '"'
+            for row in connection.exec_driver_sql(f"PRAGMA table_info({quoted})"):
+                declared[(table, row[1])] = row[2]
+            declared.setdefault((table, ""), "")
+        return declared.get((table, column))
+
+    def compare(context, inspected_column, metadata_column, inspected_type, metadata_type):
+        text = text_of(metadata_column.table.name, metadata_column.name)
+        if text is None:
+            return None
+        rendered = metadata_type.compile(dialect=context.dialect)
+        return " ".join(text.upper().split()) != " ".join(str(rendered).upper().split())
+
+    return compare
+
+
+def _flatten(diffs: list) -> list:
+    out = []
+    for diff in diffs:
+        if isinstance(diff, list):
+            out.extend(diff)
+        else:
+            out.append(diff)
+    return out
+
+
+def describe_diff(diff: tuple) -> str:
+    """An Alembic diff tuple as one line."""
+    kind = diff[0]
+    if kind in ("add_table", "remove_table"):
+        where = "missing from the database" if kind == "add_table" else "not in plurel_meta"
+        return f"table {diff[1].name}: {where}"
+    if kind in ("add_column", "remove_column"):
+        where = "missing from the database" if kind == "add_column" else "not in plurel_meta"
+        return f"column {diff[2]}.{diff[3].name}: {where}"
+    if kind == "modify_type":
+        _, _schema, table, column, _info, old, new = diff
+        return f"column {table}.{column}: type {old} in the database, {new} in plurel_meta"
+    if kind == "modify_nullable":
+        _, _schema, table, column, _info, old, new = diff
+        return (
+            f"column {table}.{column}: {'NULL' if old else 'NOT NULL'} in the database, "
+            f"{'NULL' if new else 'NOT NULL'} in plurel_meta"
+        )
+    if kind in ("add_fk", "remove_fk", "add_constraint", "remove_constraint"):
+        constraint = diff[1]
+        where = "missing from the database" if kind.startswith("add") else "not in plurel_meta"
+        columns = ", ".join(c.name for c in getattr(constraint, "columns", []))
+        return f"{type(constraint).__name__} {constraint.table.name} ({columns}): {where}"
+    return " ".join(str(part) for part in diff)

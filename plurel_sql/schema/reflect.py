@@ -1,0 +1,133 @@
+"""A Schema IR from a live database (``--schema-from URL``, ``fill URL``) or from a
+user's SQLAlchemy models (``--schema-from package.module:attribute``).
+
+- PostgreSQL: SQLAlchemy reflection of the URL's schema (tables, types, keys,
+  UNIQUE and CHECK constraints, defaults, identity/serial columns).
+- DuckDB and SQLite: the engines keep every table's DDL in their catalogs
+  (``duckdb_tables().sql``, ``sqlite_master.sql``), which is parsed like a DDL file;
+  SQLAlchemy's reflection of DuckDB through duckdb-engine does not work here, and
+  SQLite's declared type names are kept exactly this way. DuckDB does not store
+  VARCHAR lengths (plurel-sql's own DDL keeps them as CHECKs) nor which named ENUM
+  a column uses (recovered when exactly one named ENUM has its labels).
+
+Tables named ``plurel_*`` (metadata, readers' caches) are never part of it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from plurel_sql.config import Config
+from plurel_sql.errors import SchemaError
+from plurel_sql.schema.build import finish_schema
+from plurel_sql.schema.from_sql import log
+from plurel_sql.schema.from_sqlalchemy import tables_from_metadata
+from plurel_sql.schema.ir import Schema
+from plurel_sql.schema.sql_parse import Declared, parse_ddl
+
+
+def is_models_reference(source: str) -> bool:
+    """``package.module:attribute`` rather than a database URL."""
+    return "://" not in source and ":" in source
+
+
+def declared_from_database(url: str, pg_schema: str | None = None) -> Declared:
+    """The declared tables of the database at ``url``."""
+    from plurel_sql.dialects import get_dialect
+
+    dialect = get_dialect(url, pg_schema=pg_schema)
+    where = dialect.url.masked
+    con = dialect.connect(read_only=True)
+    try:
+        if dialect.name == "duckdb":
+            return _from_duckdb(con, where)
+        if dialect.name == "sqlite":
+            rows = con.execute(
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+                "AND name NOT LIKE 'plurel_%' AND type IN ('table', 'index') ORDER BY rowid"
+            ).fetchall()
+            return _parsed([r[0] for r in rows], "sqlite", where)
+    finally:
+        con.close()
+    engine = sa.create_engine(dialect.url.sa_url)
+    try:
+        metadata = sa.MetaData()
+        with engine.connect() as connection:
+            metadata.reflect(bind=connection, schema=dialect.schema)
+    finally:
+        engine.dispose()
+    return tables_from_metadata(metadata, where)
+
+
+def _parsed(statements: list[str], dialect: str, where: str) -> Declared:
+    declared = parse_ddl(";\n".join(statements), dialect, where)
+    if not declared.tables and not declared.problems:
+        declared.problems = [f"{where}: no tables to fill"]
+    return declared
+
+
+def _from_duckdb(con, where: str) -> Declared:
+    tables = con.execute(
+        "SELECT sql FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = current_schema() AND table_name NOT LIKE 'plurel_%' "
+        "ORDER BY table_oid"
+    ).fetchall()
+    declared = _parsed([r[0] for r in tables], "duckdb", where)
+    named = con.execute(
+        "SELECT type_name, labels FROM duckdb_types() WHERE logical_type = 'ENUM' "
+        "AND database_name = current_database() AND labels IS NOT NULL"
+    ).fetchall()
+    by_labels: dict[tuple[str, ...], list[str]] = {}
+    for name, labels in named:
+        by_labels.setdefault(tuple(labels), []).append(name)
+    for table in declared.tables:
+        for column in table.columns:
+            if column.type.name == "enum" and column.type.enum_name is None:
+                names = by_labels.get(tuple(column.type.labels or []), [])
+                if len(names) == 1:
+                    column.type.enum_name = names[0]
+    return declared
+
+
+def declared_from_models(reference: str) -> Declared:
+    """The declared tables of a MetaData (or a declarative Base's) at
+    ``package.module:attribute``, imported from the current directory or sys.path."""
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise SchemaError(f"--schema-from {reference!r}: expected package.module:attribute")
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SchemaError(
+            f"--schema-from {reference}: cannot import {module_name}: {exc}"
+        ) from None
+    target = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise SchemaError(f"--schema-from {reference}: {module_name} has no {attribute}")
+        target = getattr(target, part)
+    metadata = getattr(target, "metadata", target)
+    if not isinstance(metadata, sa.MetaData):
+        raise SchemaError(
+            f"--schema-from {reference}: not a SQLAlchemy MetaData or declarative Base"
+        )
+    return tables_from_metadata(metadata, reference)
+
+
+def schema_from_source(
+    source: str, config: Config, seed: int, pg_schema: str | None = None
+) -> Schema:
+    """The Schema IR of a database URL or a models reference (see module doc)."""
+    if is_models_reference(source):
+        declared, origin = declared_from_models(source), "models"
+    else:
+        declared, origin = declared_from_database(source, pg_schema), "database"
+    for note in declared.notes:
+        log.info(note)
+    return finish_schema(declared.tables, config, seed, origin, declared.problems)
