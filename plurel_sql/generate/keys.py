@@ -28,6 +28,7 @@ from plurel_sql.schema.arrow import arrow_type, decimal_params
 from plurel_sql.schema.domains import Domain, column_domain
 from plurel_sql.schema.ir import Column, Schema, Table
 from plurel_sql.uuids import uuid_array
+from plurel_sql.values.plan import unique_text
 
 DISTINCT_ROUNDS = 8
 SECOND_US = 1_000_000
@@ -86,6 +87,9 @@ def row_values(
         unscaled = _skip(rows + int(round(_base(domain) * 10**scale)), excluded, 1)
         return decimal_array(unscaled, target)
     if t.is_text:
+        plausible = unique_text(table, column, rows, schema, seed)  # e-mails, names, ...
+        if plausible is not None:
+            return plausible.cast(target)
         return digit_codes(rows, _code_width(domain, table.num_rows)).cast(target)
     if t.name == "uuid":
         return uuid_array(ordered_uuids(rows, key_seed(seed, "keys", table.name, column.name)))

@@ -12,6 +12,9 @@ from scipy import special
 
 #: The normal map puts lo and hi at -+3 sigma.
 NORMAL_SIGMAS = 3.0
+#: A log range starts at lo only when lo is at least this fraction of hi; below (a
+#: range from 0, or from a strict ``> 0`` bound) values are log-spaced over 1 + value.
+LOG_FLOOR = 1e-3
 #: The ``scm`` map spreads the SCM's values between these quantiles (outliers clip).
 SCM_QUANTILES = (0.005, 0.995)
 
@@ -76,9 +79,9 @@ def quantile_map(u: np.ndarray, lo: float, hi: float, distribution: str) -> np.n
     if distribution == "uniform":
         return lo + u * (hi - lo)
     if distribution == "log":
-        if lo > 0:
+        if lo >= LOG_FLOOR * hi > 0:
             return np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))
-        return lo + np.expm1(u * np.log1p(hi - lo))
+        return lo + np.expm1(u * np.log1p(hi - lo))  # from 0 (or a bound just above)
     if distribution == "normal":
         z = special.ndtri(np.clip(u, 1e-12, 1 - 1e-12)) / NORMAL_SIGMAS
         return np.clip((lo + hi) / 2.0 + z * (hi - lo) / 2.0, lo, hi)

@@ -208,3 +208,21 @@ def check_random_overrides(config: Config, schema: Schema) -> None:
             f"columns.{first}: column overrides apply to your own schemas (--schema-sql ...), "
             "not to random ones"
         )
+
+
+def unique_text(table: Table, column: Column, rows: np.ndarray, schema: Schema, seed: int):
+    """Plausible distinct values of a text column that a key or UNIQUE constraint
+    makes row-derived (``email VARCHAR(60) UNIQUE`` gets e-mails, not codes), for
+    the row numbers ``rows``; None when its name gives no distinct vocabulary or the
+    vocabulary cannot give every row its own value within the column's limits."""
+    from plurel_sql.schema.domains import column_domain
+    from plurel_sql.values.text import ColumnText, TextLimits, unique_values
+
+    rule = value_rule(table, column, (schema.min_date, schema.max_date), None)
+    domain = column_domain(table, column)
+    if not isinstance(rule, TextRule) or domain.excluded or column.labels is not None:
+        return None
+    pad = " " if column.type.name == "char" else "x"
+    limits = TextLimits(domain.max_length, domain.min_length, pad)
+    spec = ColumnText(seed, table.name, column.name, rule, limits)
+    return unique_values(spec, rows, table.num_rows)

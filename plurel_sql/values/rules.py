@@ -229,6 +229,7 @@ TEXT_CARDINALITY: dict[str, str] = {
     "frequency": "categorical",
     "stage": "categorical",
     "instruction": "categorical",
+    "department": "categorical",
     "category": "categorical",
     "type": "categorical",
 }
@@ -280,7 +281,8 @@ TEXT_PATTERNS = (
     _p("frequency", "frequency interval period"),
     _p("stage", "stage phase step"),
     _p("instruction", "instruction instructions", "instruct"),
-    _p("category", "category categories genre class classification group department", "category"),
+    _p("department", "department departments dept division", "department"),
+    _p("category", "category categories genre class classification group", "category"),
     _p("type", "type kind variety", "type"),
     _p("code", "code sku ean upc isbn serial barcode plate vin iban reference ref number no key"),
 )
@@ -411,6 +413,8 @@ def _name_role(words: NameWords) -> str | None:
     for role, names in PLACE_TABLES.items():
         if tokens & names:
             return role
+    if tokens & {"department", "departments", "dept", "division", "divisions"}:
+        return "department"
     if tokens & LABEL_TABLES:
         return "category"
     for pattern in TEXT_PATTERNS:  # "file_name", "street_name"...: the qualifier's role

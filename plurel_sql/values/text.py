@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -53,7 +54,7 @@ class TextLimits:
         return self.max_length if self.max_length is not None else 120
 
 
-@dataclass
+@dataclass(frozen=True)
 class ColumnText:
     """What one column's vocabulary is drawn from: the database seed and the
     column's names (its streams), its rule and limits."""
@@ -174,14 +175,38 @@ def scramble(positions: np.ndarray, n: int, rng: np.random.Generator) -> np.ndar
     return (positions * a + b) % n
 
 
+def unique_values(spec: ColumnText, rows: np.ndarray, n: int) -> pa.Array | None:
+    """Values for ``rows`` (row numbers of a table of ``n`` rows) that are distinct
+    over the whole table, for a column that must be UNIQUE; None when the role's
+    renderer does not give ``n`` distinct values within the column's limits (a
+    pool smaller than the table, lengths that cut values alike: then the keys' own
+    codes are used)."""
+    if not _all_distinct(spec, n):
+        return None
+    return _rendered(spec, rows, n)
+
+
+def _rendered(spec: ColumnText, rows: np.ndarray, n: int) -> pa.Array:
+    positions = scramble(np.asarray(rows, dtype=np.int64), n, spec.rng("scramble"))
+    return fit(render(spec, positions, n), spec.limits)
+
+
+@lru_cache(maxsize=64)
+def _all_distinct(spec: ColumnText, n: int) -> bool:
+    """Whether the column's ``n`` values are distinct (rendered once, whole)."""
+    values = _rendered(spec, np.arange(n, dtype=np.int64), n)
+    return pc.count_distinct(values).as_py() == n
+
+
 # --------------------------------------------------------------------- renderers
 def render(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
-    """Distinct values for ``positions`` (0..n-1) of the column's role."""
+    """Distinct values for ``positions`` (0..n-1) of the column's role; a value
+    depends only on its position and ``n``, so chunks of rows render alike."""
     renderer = RENDERERS.get(spec.rule.role)
     if renderer is None:
         pool = repeated_pool(spec)
         return _take(pool, positions % len(pool))
-    return renderer(spec, positions)
+    return renderer(spec, positions, n)
 
 
 def _take(pool: list[str], index: np.ndarray) -> pa.Array:
@@ -244,27 +269,27 @@ def _short(words: list[str], limit: int) -> list[str]:
     return kept or [min(words, key=len)[: max(limit, 1)]]
 
 
-def _person_name(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _person_name(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     half = max(spec.limits.budget // 2 - 1, 1)
     first, last = spec.pool("first_name", fits=half), spec.pool("last_name", fits=half)
     (a, b), rest = _radix(positions, [len(first), len(last)])
     return _join(_take(first, a), " ", _take(last, b), _counter(rest, " "))
 
 
-def _email(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _email(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     budget = spec.limits.budget
     domains = vocab.distinct(spec.pool("free_email_domain", count=32) + ["example.com", "mail.com"])
     domains = _short(sorted(domains, key=len), max(budget // 2, 8))
     first, last = _slug(spec.pool("first_name")), _slug(spec.pool("last_name"))
     combos = len(first) * len(last) * len(domains)
-    digits = len(str(max(len(positions) // max(combos, 1), 1)))
+    digits = len(str(max(n // max(combos, 1), 1)))
     room = max((budget - max(map(len, domains)) - 2 - digits) // 2, 1)
     first, last = _short(first, room), _short(last, room)
     (a, b, d), rest = _radix(positions, [len(first), len(last), len(domains)])
     return _join(_take(first, a), ".", _take(last, b), _counter(rest), "@", _take(domains, d))
 
 
-def _username(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _username(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     room = max(spec.limits.budget - 5, 2)
     initials = vocab.distinct([w[0] for w in _slug(spec.pool("first_name"))])
     last = _short(_slug(spec.pool("last_name")), room - 1)
@@ -272,7 +297,7 @@ def _username(spec: ColumnText, positions: np.ndarray) -> pa.Array:
     return _join(_take(initials, a), _take(last, b), _counter(rest))
 
 
-def _company(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _company(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     budget = spec.limits.budget
     last = spec.pool("last_name", fits=max(budget // 3, 3))
     suffixes = _short(list(vocab.COMPANY_SUFFIXES), max(budget - max(map(len, last)) - 1, 1))
@@ -285,7 +310,7 @@ def _company(spec: ColumnText, positions: np.ndarray) -> pa.Array:
     return _join(named, _counter(rest, " "))
 
 
-def _product(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _product(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     colors = [c.title() for c in spec.pool("safe_color_name")]
     materials, nouns = list(vocab.PRODUCT_MATERIALS), list(vocab.PRODUCT_NOUNS)
     (c, m, k), rest = _radix(positions, [len(colors), len(materials), len(nouns)])
@@ -294,16 +319,20 @@ def _product(spec: ColumnText, positions: np.ndarray) -> pa.Array:
     )
 
 
-def _url(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _url(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     room = max((spec.limits.budget - len("https://www..com/")) // 2, 2)
     last = _short(_slug(spec.pool("last_name")), room)
     tlds = list(vocab.TOP_LEVEL_DOMAINS)
     (a, b, t), rest = _radix(positions, [len(last), len(last), len(tlds)])
-    host = _where(a % 2 == 0, _take(last, a), _join(_take(last, a), "-", _take(last, b)))
+    joined, hyphened = (
+        _join(_take(last, a), _take(last, b)),
+        _join(_take(last, a), "-", _take(last, b)),
+    )
+    host = _where(a % 2 == 0, joined, hyphened)
     return _join("https://www.", host, _counter(rest), ".", _take(tlds, t), "/")
 
 
-def _street_address(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _street_address(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     streets = spec.pool("street_name", fits=max(spec.limits.budget - 6, 1))
     (s,), rest = _radix(positions, [len(streets)])
     number = rest * 100 + (positions * 7919) % 100 + 1
@@ -314,7 +343,7 @@ def _digits(values: np.ndarray, width: int) -> pa.Array:
     return pc.utf8_lpad(_strings(values), width, "0")
 
 
-def _phone(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _phone(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     # ten digits starting 2-9, distinct per position (an affine map modulo 8e9)
     number = (positions * 2_654_435_761 + 1_234_567) % 8_000_000_000 + 2_000_000_000
     text = _digits(number, 10)
@@ -330,20 +359,20 @@ def _phone(spec: ColumnText, positions: np.ndarray) -> pa.Array:
     return pc.utf8_slice_codeunits(text, 10 - budget, 10)
 
 
-def _ip_address(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _ip_address(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     value = (positions * 2_654_435_761 + 16_777_216) % (1 << 32)
     a, b, c, d = (_strings((value >> s) & 255) for s in (24, 16, 8, 0))
     return _join(a, ".", b, ".", c, ".", d)
 
 
-def _postal_code(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _postal_code(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     width = min(max(5, spec.limits.min_length), spec.limits.budget)
     return _digits((positions * 7_919 + 10_007) % (10**width), width)
 
 
-def _code(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _code(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     budget = spec.limits.budget
-    digits = max(len(str(max(len(positions) - 1, 1))), 5)
+    digits = max(len(str(max(n - 1, 1))), 5)
     letters = re.sub(r"[^A-Za-z]", "", spec.column).upper()[:3] or "ID"
     number = (positions * 7_919 + 13) % (10**digits) if digits < 18 else positions
     if budget >= len(letters) + 1 + digits:
@@ -351,7 +380,7 @@ def _code(spec: ColumnText, positions: np.ndarray) -> pa.Array:
     return pc.utf8_slice_codeunits(_digits(number, digits), 0, budget)
 
 
-def _title(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _title(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     budget = spec.limits.budget
     phrases = spec.pool("catch_phrase", count=SENTENCE_DRAWS, fits=10_000)
     pool = vocab.distinct([_cut_words(p, budget) for p in phrases])
@@ -359,7 +388,7 @@ def _title(spec: ColumnText, positions: np.ndarray) -> pa.Array:
     return _join(_take(pool, a), _counter(rest, " "))
 
 
-def _comment(spec: ColumnText, positions: np.ndarray) -> pa.Array:
+def _comment(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     budget = spec.limits.budget
     sentences = spec.pool("sentence", count=SENTENCE_DRAWS, fits=10_000)
     sentences = [_cut_words(s, budget) for s in sentences]
@@ -377,7 +406,7 @@ def _cut_words(text: str, limit: int) -> str:
     return cut if cut else text[:limit]
 
 
-RENDERERS: dict[str, Callable[[ColumnText, np.ndarray], pa.Array]] = {
+RENDERERS: dict[str, Callable[[ColumnText, np.ndarray, int], pa.Array]] = {
     "person_name": _person_name,
     "email": _email,
     "username": _username,

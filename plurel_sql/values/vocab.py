@@ -61,6 +61,11 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
         "deliver in person", "leave at door", "collect on delivery", "take back return",
         "signature required", "none",
     ),
+    "department": (
+        "Sales", "Marketing", "Engineering", "Finance", "Human Resources", "Legal",
+        "Operations", "Customer Service", "Research", "Purchasing", "Logistics", "IT",
+        "Quality", "Design", "Facilities", "Security",
+    ),
     "category": (
         "electronics", "books", "clothing", "home", "garden", "toys", "sports", "beauty",
         "grocery", "automotive", "health", "office", "music", "outdoors", "pets",
