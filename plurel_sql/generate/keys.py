@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 
-from plurel_sql.generate.arrow import int64_array
+from plurel_sql.generate.arrow import int64_array, numpy_array, string_dictionary
 from plurel_sql.rng import key_seed
 from plurel_sql.schema.arrow import arrow_type, decimal_params
 from plurel_sql.schema.domains import Domain, column_domain
@@ -77,10 +77,10 @@ def row_values(
     target = arrow_type(t)
     if domain.allowed is not None:
         labels = sorted(domain.allowed) if not t.is_text else list(domain.allowed)
-        return pa.array([labels[int(r)] for r in rows], type=target)
+        return string_dictionary([str(v) for v in labels]).take(int64_array(rows)).cast(target)
     if t.is_integer:
         values = _skip(rows + int(_base(domain)), domain.excluded, 1)
-        return pa.array(values, type=pa.int64()).cast(target)
+        return int64_array(values).cast(target)
     if t.name == "numeric":
         _, scale = decimal_params(t)
         excluded = {round(float(v) * 10**scale) for v in domain.excluded}
@@ -95,7 +95,7 @@ def row_values(
         return uuid_array(ordered_uuids(rows, key_seed(seed, "keys", table.name, column.name)))
     start = _epoch_days(schema.min_date)
     if t.name == "date":
-        return pa.array((rows + start).astype(np.int32), type=pa.int32()).cast(target)
+        return numpy_array((rows + start).astype(np.int32)).cast(target)
     if t.name in ("timestamp", "timestamptz"):
         us = start * DAY_US + rows * SECOND_US
         return int64_array(us, target)

@@ -34,7 +34,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from plurel_sql.generate.arrow import bool_array, float64_array, int64_array, with_nulls
+from plurel_sql.generate.arrow import (
+    bool_array,
+    float64_array,
+    int64_array,
+    numpy_array,
+    string_dictionary,
+    with_nulls,
+)
 from plurel_sql.generate.keys import DAY_US, SECOND_US, decimal_array
 from plurel_sql.schema.arrow import arrow_type, decimal_params
 from plurel_sql.schema.domains import Domain, type_bounds, unit
@@ -209,13 +216,13 @@ def _number_array(column: Column, values: np.ndarray, valid: np.ndarray | None) 
     target = arrow_type(t)
     values = _round(column, np.asarray(values, dtype=np.float64))
     if t.is_integer:
-        return with_nulls(pa.array(values.astype(np.int64)).cast(target), valid)
+        return with_nulls(int64_array(values.astype(np.int64)).cast(target), valid)
     if t.name == "numeric":
         scale = decimal_params(t)[1]
         unscaled = np.round(values * 10.0**scale).astype(np.int64)
         return decimal_array(unscaled, target, valid)
     if t.name == "real":
-        return with_nulls(pa.array(values.astype(np.float32)), valid)
+        return with_nulls(numpy_array(values.astype(np.float32)), valid)
     return float64_array(values, null=None if valid is None else ~valid)
 
 
@@ -225,7 +232,7 @@ def _temporal_array(
     t = column.type
     values = _round(column, values, whole_seconds).astype(np.int64)
     if t.name == "date":
-        return with_nulls(pa.array(values.astype(np.int32), pa.int32()).cast(pa.date32()), valid)
+        return with_nulls(numpy_array(values.astype(np.int32)).cast(pa.date32()), valid)
     return with_nulls(int64_array(values, arrow_type(t)), valid)
 
 
@@ -237,7 +244,7 @@ def _labels(spec: ColumnSpec, raw: np.ndarray, valid: np.ndarray | None) -> pa.A
     codes = np.asarray(raw)
     if not np.issubdtype(codes.dtype, np.integer):
         codes = _quantile_index(codes, len(labels))
-    picked = pa.array(labels, pa.string()).take(pa.array(codes.astype(np.int64) % len(labels)))
+    picked = string_dictionary(labels).take(int64_array(codes.astype(np.int64) % len(labels)))
     return with_nulls(picked, valid)
 
 
@@ -265,7 +272,7 @@ def _text(spec: ColumnSpec, raw: np.ndarray, valid: np.ndarray | None) -> pa.Arr
     if not np.issubdtype(codes.dtype, np.integer):
         codes = _quantile_index(codes, k)
     labels = text_labels(spec, int(max(codes.max(initial=0) + 1, k)))
-    picked = pa.array(labels, pa.string()).take(pa.array(codes.astype(np.int64) % len(labels)))
+    picked = string_dictionary(labels).take(int64_array(codes.astype(np.int64) % len(labels)))
     return with_nulls(picked, valid)
 
 

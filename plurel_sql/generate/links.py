@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from plurel_sql.config import Config
-from plurel_sql.generate.arrow import with_nulls
+from plurel_sql.generate.arrow import int64_array, with_nulls
 from plurel_sql.generate.columns import ColumnStore
 from plurel_sql.generate.connectivity import (
     RNG_BLOCK_ROWS,
@@ -155,7 +155,7 @@ def link_values(
         if key in generated:
             values = row_values(parent, parent.column(key), rows, schema, seed)
         else:
-            values = kept_keys[parent.name][key].take(pa.array(rows))
+            values = kept_keys[parent.name][key].take(int64_array(rows))
         target = arrow_type(child.column(column).type)
         out[column] = with_nulls(values if values.type == target else values.cast(target), valid)
     return out

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from plurel_sql.errors import SchemaError
+from plurel_sql.generate.arrow import bool_values, float_values
 from plurel_sql.generate.landing import _number_array, _temporal_array
 from plurel_sql.schema.domains import column_domain, to_scale, unit
 from plurel_sql.schema.ir import Atom, Check, Column, Table
@@ -74,7 +75,8 @@ def violations(check: Check, columns: Mapping[str, pa.Array], table: Table) -> n
         part = _atom_result(atom, columns, table)
         result = part if result is None else pc.and_kleene(result, part)
     assert result is not None
-    return np.asarray(pc.invert(pc.fill_null(result, True)).to_numpy(zero_copy_only=False))
+    false = pc.and_kleene(pc.invert(result), pc.is_valid(result))  # FALSE; NULL passes
+    return bool_values(false)
 
 
 def repair_pairs(table: Table, columns: dict[str, pa.Array]) -> None:
@@ -106,8 +108,8 @@ def _repair_atom(table: Table, atom: Atom, columns: dict[str, pa.Array]) -> None
     if not bad.any():
         return
     a_col, b_col = table.column(atom.column), table.column(atom.other)
-    a = np.asarray(scaled(a_col, columns[atom.column]).fill_null(0).to_numpy(False), float)
-    b = np.asarray(scaled(b_col, columns[atom.other]).fill_null(0).to_numpy(False), float)
+    a = float_values(scaled(a_col, columns[atom.column]))
+    b = float_values(scaled(b_col, columns[atom.other]))
     step = unit(b_col) or 1e-9 * max(1.0, float(np.abs(a).max(initial=0)))
     # the value b must take for "a op b" to hold, given a
     target = {"<": a + step, "<=": a, ">": a - step, ">=": a, "=": a, "<>": a + step}[atom.op]
@@ -123,7 +125,7 @@ def _repair_atom(table: Table, atom: Atom, columns: dict[str, pa.Array]) -> None
 
 
 def _rebuild(column: Column, values: np.ndarray, old: pa.Array) -> pa.Array:
-    valid = np.asarray(old.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    valid = bool_values(old.is_valid())
     keep = None if valid.all() else valid
     if column.type.is_number:
         return _number_array(column, values, keep)

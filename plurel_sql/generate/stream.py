@@ -35,6 +35,7 @@ from plurel_sql.generate.arrow import (
     bool_array,
     float64_array,
     int64_array,
+    numpy_array,
     string_array,
     string_dictionary,
 )
@@ -334,7 +335,7 @@ def time_values(schema: Schema, column: Column, num_rows: int, start: int, stop:
     window in row order, in the column's type (DATE: the day)."""
     us = timestamps(schema, num_rows, start, stop)
     if column.type.name == "date":
-        return pa.array((us // DAY_US).astype(np.int32), pa.int32()).cast(pa.date32())
+        return numpy_array((us // DAY_US).astype(np.int32)).cast(pa.date32())
     return int64_array(us, arrow_type(column.type))
 
 
