@@ -399,3 +399,25 @@ def test_text_values_are_the_same_in_every_process_and_match_the_golden_digest()
     if expected is None:
         pytest.skip(f"no golden text digest for Faker {faker_version()} (add it on purpose)")
     assert digests == {expected}
+
+
+def test_cli_rows_errors_are_one_line_and_write_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    tpch = Path(__file__).parent.parent / "fixtures" / "schemas" / "tpch.sql"
+    target = tmp_path / "t.duckdb"
+    for rows, message in [
+        ("lineitm=50", "rows.lineitm: no table of that name in the schema"),
+        ("lineitem=5k", "--rows: expected TABLE=N[,TABLE=N...], got 'lineitem=5k'"),
+        ("region=0", "--rows region: must be at least 1 row, got 0"),
+    ]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "plurel_sql", "generate", "--seed", "0", "--quiet"]
+            + ["--schema-sql", str(tpch), "--url", f"duckdb:///{target}", "--rows", rows],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert message in proc.stderr
+        assert not target.exists()

@@ -20,7 +20,6 @@ import numpy as np
 
 from plurel_sql.config import Config
 from plurel_sql.errors import ConfigError
-from plurel_sql.rng import stream
 from plurel_sql.sampling import draw_int
 from plurel_sql.schema.ir import Column, Schema, Table
 from plurel_sql.values.overrides import FAKER_PREFIX, ColumnOverride
@@ -32,6 +31,7 @@ from plurel_sql.values.rules import (
     TextRule,
     column_rule,
 )
+from plurel_sql.values.streams import categories_stream
 from plurel_sql.values.vocab import CATEGORY_WORDS
 
 #: Birth dates lie this many years before the window's end.
@@ -101,7 +101,9 @@ def text_categories(
     rule = value_rule(table, column, window, config.column_override(table.name, column.name))
     if isinstance(rule, TextRule):
         return None
-    return draw_int(_categories_stream(seed, table, column), config.database.num_categories)
+    return draw_int(
+        categories_stream(seed, table.name, column.name), config.database.num_categories
+    )
 
 
 def landing_rule(
@@ -114,12 +116,8 @@ def landing_rule(
         return rule
     lo, hi = config.database.num_categories
     top = min(hi, len(CATEGORY_WORDS.get(rule.role, ())) or hi, MAX_CATEGORIES)
-    k = draw_int(_categories_stream(seed, table, column), [min(lo, top), top])
+    k = draw_int(categories_stream(seed, table.name, column.name), [min(lo, top), top])
     return dataclasses.replace(rule, categories=k)
-
-
-def _categories_stream(seed: int, table: Table, column: Column) -> np.random.Generator:
-    return stream(seed, "schema", "categories", table.name, column.name)
 
 
 def number_range(rule: NumberRule, lo: float, hi: float) -> tuple[float, float] | None:

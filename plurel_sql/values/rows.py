@@ -20,10 +20,10 @@ from typing import Literal
 
 from plurel_sql.config import Config
 from plurel_sql.errors import ConfigError
-from plurel_sql.rng import stream
 from plurel_sql.sampling import draw_int
 from plurel_sql.schema.ir import Table
 from plurel_sql.values.names import NameWords, word_set
+from plurel_sql.values.streams import rows_stream
 
 TableRole = Literal["lookup", "entity", "fact"]
 
@@ -77,7 +77,7 @@ def role_rows(table: Table, tables: Sequence[Table], config: Config, seed: int) 
     bounds = {"lookup": db.lookup_rows, "entity": db.entity_rows, "fact": db.activity_rows}[role]
     if role == "lookup":
         bounds = list(LOOKUP_SIZES.get(singular(NameWords.of(table.name).head), bounds))
-    return draw_int(stream(seed, "schema", "sql_rows", table.name), bounds)
+    return draw_int(rows_stream(seed, table.name), bounds)
 
 
 def singular(word: str) -> str:
