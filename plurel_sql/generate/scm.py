@@ -43,7 +43,7 @@ from plurel_sql.generate.mlp import (
 from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.sources import Source, sample_source
 from plurel_sql.graphs import DAG, sample_dag
-from plurel_sql.rng import key_seed, stream
+from plurel_sql.rng import Draw, Name, key_seed, stream
 from plurel_sql.sampling import draw_choice, draw_float, draw_int
 from plurel_sql.schema.ir import Table
 
@@ -129,10 +129,10 @@ class TableSCM:
         """
         n = stop - start
         d = self.params.embedding_dim
-        table_name = self.table.name
+        table_key = (Draw.SCM, Name(self.table.name))
         sources = {
             v: node.source.values(
-                start, stop, stream(self.seed, "scm", table_name, "node", v, "block", block)
+                start, stop, stream(self.seed, *table_key, Draw.NODE, v, Draw.ROW_BLOCK, block)
             )
             for v in self.order
             if (node := self.nodes[v]).source is not None
@@ -141,7 +141,7 @@ class TableSCM:
         # offset by each sub-block's first row (fixed boundaries, so chunk size
         # cannot matter)
         noise_seeds = {
-            v: key_seed(self.seed, "scm", table_name, "node", v, "block", block)
+            v: key_seed(self.seed, *table_key, Draw.NODE, v, Draw.ROW_BLOCK, block)
             for v in self.order
             if v not in sources
         }
@@ -319,8 +319,9 @@ def plan_scm(
 ) -> TableSCM:
     """Draw every random structure of a table's SCM (graph, node types, MLPs,
     sources) from the table's own streams."""
-    rng = stream(seed, "scm", table.name, "plan")
-    pool = RandomPool(stream(seed, "scm", table.name, "weights"))  # MLP weights, in bulk
+    rng = stream(seed, Draw.SCM, Name(table.name), Draw.PLAN)
+    # MLP weights, in bulk
+    pool = RandomPool(stream(seed, Draw.SCM, Name(table.name), Draw.WEIGHTS))
     mode = draw_choice(rng, scm.propagation_modes)
     n_features = len(table.features)
     ratio = draw_float(rng, scm.column_node_ratio)
@@ -380,7 +381,7 @@ def plan_scm(
     if mode == "type_lazy":
         for node in nodes:
             if node.column is not None and node.num_categories is not None:
-                q_rng = stream(seed, "scm", table.name, "quantize", node.column)
+                q_rng = stream(seed, Draw.SCM, Name(table.name), Draw.QUANTIZE, Name(node.column))
                 quantizers[node.column] = _sample_quantizer(
                     node.num_categories, table.num_rows, scm, q_rng
                 )
@@ -439,7 +440,9 @@ def _parent_contribution(
 ) -> ParentContribution:
     clamp = np.float32(scm.term_clamp)
     count = max(len(features.columns), 1)
-    pool = RandomPool(stream(seed, "scm", table.name, "parent_encoders", fk_column))
+    pool = RandomPool(
+        stream(seed, Draw.SCM, Name(table.name), Draw.PARENT_ENCODERS, Name(fk_column))
+    )
     names = list(features.columns)
     encoders = sample_encoders(scm, [features.num_categories[n] for n in names], pool)
     embedded = [_encode(enc, features.columns[n]) for n, enc in zip(names, encoders, strict=True)]

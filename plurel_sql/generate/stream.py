@@ -38,7 +38,7 @@ from plurel_sql.generate.connectivity import RNG_BLOCK_ROWS, assign_parents, sam
 from plurel_sql.generate.kernel_build import warn_if_slow
 from plurel_sql.generate.postprocess import finish_numeric, null_count
 from plurel_sql.generate.scm import ParentFeatures, TableSCM, plan_scm, quantize
-from plurel_sql.rng import stream
+from plurel_sql.rng import Draw, Name, stream
 from plurel_sql.sampling import draw_float
 from plurel_sql.schema.arrow import arrow_schema
 from plurel_sql.schema.ir import Schema, Table
@@ -147,7 +147,7 @@ class DatabaseGenerator:
                 cfg.connectivity,
                 self.planned_schema.table(fk.parent).num_rows,
                 n,
-                stream(seed, "fk", table.name, fk.column, "model"),
+                stream(seed, Draw.FOREIGN_KEY, Name(table.name), Name(fk.column), Draw.BLOCK_MODEL),
             )
             for fk in table.foreign_keys
         }
@@ -155,7 +155,12 @@ class DatabaseGenerator:
             stop = min(start + RNG_BLOCK_ROWS, n)
             fks = {
                 col: assign_parents(
-                    model, start, stop, stream(seed, "fk", table.name, col, "block", block)
+                    model,
+                    start,
+                    stop,
+                    stream(
+                        seed, Draw.FOREIGN_KEY, Name(table.name), Name(col), Draw.ROW_BLOCK, block
+                    ),
                 )
                 for col, model in models.items()
             }
@@ -174,12 +179,15 @@ class DatabaseGenerator:
         n = table.num_rows
         nulls = null_count(
             n,
-            draw_float(stream(self.seed, "post", table.name, "null_fraction"), db.null_fraction),
+            draw_float(
+                stream(self.seed, Draw.POSTPROCESS, Name(table.name), Draw.NULL_FRACTION),
+                db.null_fraction,
+            ),
             tuple(db.null_fraction),
         )
         features = []
         for col in table.features:
-            rng = stream(self.seed, "post", table.name, col.name)
+            rng = stream(self.seed, Draw.POSTPROCESS, Name(table.name), Name(col.name))
             raw = store.read(col.name)
             if col.kind == "numeric":
                 store.put(col.name, finish_numeric(raw, db.column_transforms, nulls, rng))

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from plurel_sql.config import Config
 from plurel_sql.errors import SchemaError
-from plurel_sql.rng import stream
+from plurel_sql.rng import Draw, Name, stream
 from plurel_sql.sampling import draw_int
 from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
 from plurel_sql.schema.sample import sample_time_window
@@ -168,7 +168,7 @@ def schema_from_sql(path: str | Path, config: Config, seed: int) -> Schema:
     for table in ordered:
         table.kind = "entity" if table.name in referenced else "activity"
         bounds = db.entity_rows if table.kind == "entity" else db.activity_rows
-        table.num_rows = draw_int(stream(seed, "schema", "sql_rows", table.name), bounds)
+        table.num_rows = draw_int(stream(seed, Draw.SCHEMA, Draw.ROWS, Name(table.name)), bounds)
     lo, hi, val, test = sample_time_window(config, seed)
     return Schema(
         tables=ordered, min_date=lo, max_date=hi, val_cutoff=val, test_cutoff=test, origin="sql"
