@@ -90,6 +90,24 @@ def test_mlp_masks_layers_and_clamps() -> None:
     assert np.isfinite(out).all() and np.abs(out).max() <= params.preactivation_clamp
 
 
+@pytest.mark.parametrize("scale", [-1.0, 1.0])
+def test_activity_trend_follows_the_sign_of_its_scale(scale: float) -> None:
+    """The trend is bounded from above only (as in the reference): with a negative
+    scale it falls below the range's low end instead of being held at it."""
+    params = SCMParams(activity_trend_scales=[scale], ts_ar_rho=[0, 0])
+    n = 2000
+    for seed in range(20):
+        source = TimeSeriesSource.sample(params, n, True, np.random.default_rng(seed))
+        source.noise_scale = source.cycle_scale = 0.0  # both parts are then clip(0) = lo
+        values = source.values(0, n, np.random.default_rng(0)).astype(np.float64)
+        trend = 3 * values - 2 * source.lo
+        tol = 1e-5 * max(1.0, source.hi)  # float32 output
+        end = min(source.lo + scale * ((n - 1) / n) ** source.alpha, source.hi)
+        assert trend[-1] == pytest.approx(end, abs=tol)
+        if scale < 0:
+            assert (np.diff(trend) <= tol).all() and trend[-1] < source.lo - 0.9
+
+
 def test_time_series_blocks_equal_one_pass() -> None:
     """The AR(1) state carries across blocks: two halves == one pass."""
     params = SCMParams()
