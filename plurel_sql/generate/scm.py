@@ -33,6 +33,7 @@ from scipy import special
 from plurel_sql.config import GraphParams, SCMParams
 from plurel_sql.generate import _kernels
 from plurel_sql.generate.mlp import (
+    FINITE,
     CategoricalEncoder,
     Decoder,
     Encoder,
@@ -100,8 +101,9 @@ class TableSCM:
     dag: DAG
     nodes: list[Node]
     order: list[int]  # the nodes computed (see feeding_nodes), in topological order
-    edge_encoders: dict[tuple[int, int], Encoder]  # edge weight folded in (see edge_bounds_of)
-    edge_bounds: dict[tuple[int, int], np.float32]
+    # the edge weight is folded into each encoder's last layer, which is not clamped,
+    # so clip(encoder(x), +-term_clamp) is the method's clip(w * encoder(x), ...)
+    edge_encoders: dict[tuple[int, int], Encoder]
     contributions: list[ParentContribution]
     quantizers: dict[str, LazyQuantizer] = field(default_factory=dict)
 
@@ -146,6 +148,7 @@ class TableSCM:
             if v not in sources
         }
         columns = self.column_nodes
+        bound = np.float32(self.params.term_clamp)
         out: dict[str, list[np.ndarray]] = {name: [] for name in columns}
         for lo in range(0, n, SUB_BLOCK_ROWS):
             hi = min(lo + SUB_BLOCK_ROWS, n)
@@ -163,9 +166,9 @@ class TableSCM:
                     if isinstance(encoder, NumericEncoder):
                         if p not in distinct:
                             distinct[p] = Distinct.of(values[p])
-                        acc.add_encoded(encoder, values[p], self.edge_bounds[(p, v)], distinct[p])
+                        acc.add_encoded(encoder, values[p], bound, distinct[p])
                     else:
-                        acc.add_encoded(encoder, values[p], self.edge_bounds[(p, v)])
+                        acc.add_encoded(encoder, values[p], bound)
                 for contribution in self.contributions:
                     per_parent = contribution.reduced.get(node.aggregation)
                     if per_parent is not None:
@@ -273,7 +276,7 @@ class Accumulator:
             return
         mlp = encoder.mlp
         x = np.ascontiguousarray(values, dtype=np.float32)
-        self._fold((len(x), mlp.out_dim), _kernels.encode_fold, x, *mlp.packed, mlp.clamp, bound)
+        self._fold((len(x), mlp.out_dim), _kernels.encode_fold, x, *mlp.packed, FINITE, bound)
 
     def result(self) -> np.ndarray:
         """The aggregate of the terms added so far (no more terms after this)."""
@@ -363,7 +366,7 @@ def plan_scm(
     used = [i for i, child in enumerate(dag.edges[:, 1].tolist()) if child in computed]
     edges = [tuple(e) for e in dag.edges[used].tolist()]
     weights = dag.weights[used]
-    # the edge weight scales each encoder's last layer (see edge_bounds_of)
+    # the edge weight scales each encoder's last layer
     encoders = sample_encoders(
         scm,
         [nodes[p].num_categories if eager else None for p, _ in edges],
@@ -371,7 +374,6 @@ def plan_scm(
         output_scales=weights.astype(np.float32),
     )
     edge_encoders = dict(zip(edges, encoders, strict=True))
-    edge_bounds = dict(zip(edges, edge_bounds_of(weights, scm), strict=True))
     needed = {nodes[v].aggregation for v in computed if in_degree[v] > 0}
     contributions = [
         _parent_contribution(table, fk.column, fk.parent, parents[fk.parent], needed, scm, seed)
@@ -394,7 +396,6 @@ def plan_scm(
         nodes=nodes,
         order=[v for v in order if v in computed],
         edge_encoders=edge_encoders,
-        edge_bounds=edge_bounds,
         contributions=contributions,
         quantizers=quantizers,
     )
@@ -413,20 +414,6 @@ def feeding_nodes(dag: DAG, order: list[int], column_nodes: Mapping[int, object]
         if v in feeding:
             feeding.update(parents[v])
     return feeding
-
-
-def edge_bounds_of(weights: np.ndarray, scm: SCMParams) -> list[np.float32]:
-    """The clamp of each edge's term that makes ``clip(encoder_w(x), -b, b)`` equal the
-    method's ``clip(w * encoder(x), -term_clamp, term_clamp)``, where ``encoder_w`` has
-    the edge weight ``w`` folded into its last layer (whose output is clamped to +-C,
-    the pre-activation clamp).
-
-    With T = term_clamp < C: if |w| >= T / C both sides are clip(w * h, +-T);
-    otherwise both are w * clip(h, +-C), i.e. clip(w * h, +-|w| C). Folding the weight
-    saves two passes over every edge's (rows x 32) output.
-    """
-    magnitudes = np.abs(np.asarray(weights, dtype=np.float64)) * scm.preactivation_clamp
-    return list(np.minimum(magnitudes, scm.term_clamp).astype(np.float32))
 
 
 def _parent_contribution(
