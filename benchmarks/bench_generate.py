@@ -4,6 +4,7 @@
     python benchmarks/bench_generate.py large --seeds 0-2
     python benchmarks/bench_generate.py stream10m --seeds 6
     python benchmarks/bench_generate.py default --seeds 0-29 --versus OLD_CHECKOUT
+    python benchmarks/bench_generate.py default --seeds 0-9 --versus OLD_CHECKOUT --repeat 3
 
 Every seed runs in a fresh child process pinned to CPU 0 with single-threaded BLAS,
 so each line's peak RSS (ru_maxrss of that process) and time are its own. Batches are
@@ -127,13 +128,19 @@ def run_child(config: str, seed: int, cpu: int, checkout: str | None = None) -> 
     return json.loads(out.strip().splitlines()[-1])
 
 
-def compare(config: str, seeds: list[int], cpu: int, other: str) -> None:
+def compare(config: str, seeds: list[int], cpu: int, other: str, repeat: int = 1) -> None:
     """Each seed with ``other`` then with this checkout, so drifts of the machine's
-    speed hit both alike; prints both medians."""
+    speed hit both alike; with ``repeat`` > 1 each seed runs that many times per
+    checkout, alternating, and its fastest run counts (others' work on a shared
+    machine only ever slows a run down). Prints both medians and the total time."""
     results: dict[str, list[dict]] = {other: [], "this checkout": []}
     for seed in seeds:
-        results[other].append(run_child(config, seed, cpu, other))
-        results["this checkout"].append(run_child(config, seed, cpu))
+        runs: dict[str, list[dict]] = {other: [], "this checkout": []}
+        for _ in range(repeat):
+            runs[other].append(run_child(config, seed, cpu, other))
+            runs["this checkout"].append(run_child(config, seed, cpu))
+        for name, tries in runs.items():
+            results[name].append(min(tries, key=lambda r: r["seconds"]))
         print(
             f"seed {seed}: {results[other][-1]['cells_per_s']:>9} vs "
             f"{results['this checkout'][-1]['cells_per_s']:>9} cells/s",
@@ -142,7 +149,11 @@ def compare(config: str, seeds: list[int], cpu: int, other: str) -> None:
     for name, rows in results.items():
         cells_per_s = statistics.median(r["cells_per_s"] for r in rows)
         seconds = statistics.median(r["seconds"] for r in rows)
-        print(f"{name}: median {cells_per_s:,.0f} cells/s, {seconds:.2f} s per database")
+        total = sum(r["cells"] for r in rows) / sum(r["seconds"] for r in rows)
+        print(
+            f"{name}: median {cells_per_s:,.0f} cells/s, {seconds:.2f} s per database, "
+            f"all seeds together {total:,.0f} cells/s"
+        )
 
 
 def main() -> None:
@@ -152,6 +163,9 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help="append JSON lines here")
     parser.add_argument("--cpu", type=int, default=0, help="CPU to pin the children to")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="with --versus: runs per seed and checkout (best)"
+    )
     parser.add_argument(
         "--versus",
         metavar="DIR",
@@ -163,7 +177,7 @@ def main() -> None:
         print(json.dumps(run_one(args.config, parse_seeds(args.seeds)[0])))
         return
     if args.versus:
-        compare(args.config, parse_seeds(args.seeds), args.cpu, args.versus)
+        compare(args.config, parse_seeds(args.seeds), args.cpu, args.versus, args.repeat)
         return
     results = []
     header = (
