@@ -3,6 +3,11 @@
     python benchmarks/fidelity.py --out after.json                 # generate and summarize
     python benchmarks/fidelity.py --out after.json --compare before.json
     python benchmarks/fidelity.py --show after.json --compare before.json   # no generation
+    python benchmarks/fidelity.py --compare benchmarks/results/fidelity-reference.json.gz
+
+benchmarks/results/ keeps the last release's figures and the reference
+implementation's (measured with these functions on its own databases); a ``.gz``
+name reads or writes gzip.
 
 Three samples, all in-process (no engine):
 
@@ -26,6 +31,7 @@ databases from elsewhere (e.g. the reference implementation) can be measured ali
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 import time
@@ -202,7 +208,7 @@ def measure(args: argparse.Namespace) -> dict:
         "graphs": args.graphs,
         "graph_nodes": args.graph_nodes,
         "seconds": round(time.perf_counter() - started, 1),
-        "samples": {k: [round(float(v), 6) for v in vs] for k, vs in sorted(samples.items())},
+        "samples": {k: [float(v) for v in vs] for k, vs in sorted(samples.items())},
     }
 
 
@@ -255,6 +261,21 @@ def report(new: dict, old: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def read_json(path: str) -> dict:
+    with (gzip.open if path.endswith(".gz") else open)(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def write_json(path: str, data: dict) -> None:
+    # four significant digits: enough for the statistics, a third of the size
+    data = {
+        **data,
+        "samples": {k: [float(f"{v:.4g}") for v in vs] for k, vs in data["samples"].items()},
+    }
+    with (gzip.open if path.endswith(".gz") else open)(path, "wt", encoding="utf-8") as fh:
+        json.dump(data, fh, separators=(",", ":"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--databases", type=int, default=60)
@@ -267,17 +288,12 @@ def main() -> None:
     parser.add_argument("--compare", metavar="JSON", help="an earlier file to compare with")
     args = parser.parse_args()
     if args.show:
-        with open(args.show) as fh:
-            new = json.load(fh)
+        new = read_json(args.show)
     else:
         new = measure(args)
         if args.out:
-            with open(args.out, "w") as fh:
-                json.dump(new, fh)
-    old = None
-    if args.compare:
-        with open(args.compare) as fh:
-            old = json.load(fh)
+            write_json(args.out, new)
+    old = read_json(args.compare) if args.compare else None
     print(report(new, old))
 
 
