@@ -10,7 +10,9 @@ Every seed runs in a fresh child process pinned to CPU 0 with single-threaded BL
 so each line's peak RSS (ru_maxrss of that process) and time are its own. Batches are
 serialized with Arrow IPC into /dev/null, so the figure includes producing the Arrow
 batches a loader would receive. ``cells`` counts every stored cell: rows x columns,
-keys and timestamps included.
+keys and timestamps included; ``edge_rows`` the rows x causal-graph edges computed,
+the work behind them (seeds give other databases in other versions, so with
+``--versus`` the time per edge-row is the like-for-like figure).
 
 Configurations:
 - ``default``: the method's defaults.
@@ -52,6 +54,27 @@ CONFIGS = {
 }
 
 
+def count_edge_rows() -> list[int]:
+    """From now on, the edge-rows (rows x causal-graph edges computed) of every table
+    this process generates: the work a database takes, which differs from seed to
+    seed and from version to version. Counted by wrapping the generator's plan_scm
+    (an empty list if that does not exist in the package being measured)."""
+    import plurel_sql.generate.stream as stream_module
+
+    counts: list[int] = []
+    plan = getattr(stream_module, "plan_scm", None)
+    if plan is None:
+        return counts
+
+    def counting(table, *args, **kwargs):
+        scm = plan(table, *args, **kwargs)
+        counts.append(table.num_rows * len(scm.edge_encoders))
+        return scm
+
+    stream_module.plan_scm = counting
+    return counts
+
+
 def run_one(config_name: str, seed: int) -> dict:
     """Generate one database in this process and return its figures."""
     import resource
@@ -63,6 +86,7 @@ def run_one(config_name: str, seed: int) -> dict:
     from plurel_sql.generate.stream import DatabaseGenerator
 
     config = Config.from_dict(CONFIGS[config_name])
+    edge_rows = count_edge_rows()
     start = time.perf_counter()
     cpu = time.process_time()
     gen = DatabaseGenerator(config, seed)
@@ -87,6 +111,7 @@ def run_one(config_name: str, seed: int) -> dict:
         "seconds": round(seconds, 3),
         "cpu_seconds": round(time.process_time() - cpu, 3),
         "cells_per_s": round(cells / seconds),
+        "edge_rows": sum(edge_rows),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -109,15 +134,14 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_child(config: str, seed: int, cpu: int, checkout: str | None = None) -> dict:
-    """One seed in a fresh process pinned to ``cpu``; with ``checkout``, the
-    plurel_sql of that directory (put first on PYTHONPATH) and its copy of this script."""
-    script = os.path.join(checkout, "benchmarks", "bench_generate.py") if checkout else __file__
+    """One seed in a fresh process pinned to ``cpu``; with ``checkout``, this script
+    on the plurel_sql of that directory (put first on PYTHONPATH)."""
     cmd = [
         "taskset",
         "-c",
         str(cpu),
         sys.executable,
-        script,
+        __file__,
         config,
         "--seeds",
         str(seed),
@@ -150,9 +174,12 @@ def compare(config: str, seeds: list[int], cpu: int, other: str, repeat: int = 1
         cells_per_s = statistics.median(r["cells_per_s"] for r in rows)
         seconds = statistics.median(r["seconds"] for r in rows)
         total = sum(r["cells"] for r in rows) / sum(r["seconds"] for r in rows)
+        edge_rows = sum(r["edge_rows"] for r in rows)
+        per_edge_row = sum(r["seconds"] for r in rows) / max(edge_rows, 1) * 1e9
         print(
-            f"{name}: median {cells_per_s:,.0f} cells/s, {seconds:.2f} s per database, "
-            f"all seeds together {total:,.0f} cells/s"
+            f"{name}: median {cells_per_s:,.0f} cells/s, {seconds:.2f} s per database; "
+            f"all seeds together {total:,.0f} cells/s, {edge_rows / 1e6:.1f} M edge-rows, "
+            f"{per_edge_row:.0f} ns per edge-row"
         )
 
 
