@@ -152,8 +152,8 @@ def erdos_renyi(n: int, params: GraphParams, rng: np.random.Generator) -> DAG:
     draws it): a pair i < j is joined with probability 1 - (1 - p)^2.
 
     One uniform per pair, vectorized: networkx's directed generator makes a Python
-    call per ordered pair (1.4 ms on 30 nodes, 6.8 ms on 60, against 0.05 and 0.2 ms
-    here) for the same distribution."""
+    call per ordered pair (1.5 ms on 30 nodes, 15 ms on 60, against 0.28 and 0.77 ms
+    for this whole function; benchmarks/bench_graphs.py) for the same distribution."""
     p = draw_float(rng, params.erdos_renyi_p)
     either = 1.0 - (1.0 - p) ** 2
     ii, jj = np.triu_indices(n, k=1)
