@@ -268,7 +268,8 @@ def sample_encoders(
     output_scales: np.ndarray | None = None,
 ) -> list[Encoder]:
     """One encoder per entry: numerical for None, else categorical with k categories;
-    encoder i's output is multiplied by ``output_scales[i]`` (before its last clamp)."""
+    encoder i's output is multiplied by ``output_scales[i]`` (folded into its last,
+    unclamped layer)."""
     d = params.embedding_dim
     dims = [(1, d) if k is None else (d, d) for k in categories]
     mlps = sample_mlps(params, dims, pool, output_scales)
