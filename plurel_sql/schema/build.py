@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from plurel_sql.config import Config
 from plurel_sql.errors import SchemaProblems
-from plurel_sql.rng import stream
+from plurel_sql.rng import Draw, Name, stream
 from plurel_sql.sampling import draw_int
 from plurel_sql.schema.domains import column_domain
 from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
@@ -57,7 +57,7 @@ def finish_schema(
         bounds = (
             config.database.entity_rows if table.kind == "entity" else config.database.activity_rows
         )
-        drawn = draw_int(stream(seed, "schema", "sql_rows", table.name), bounds)
+        drawn = draw_int(stream(seed, Draw.SCHEMA, Draw.ROWS, Name(table.name)), bounds)
         table.num_rows = row_capacity(table, drawn, rows)
         rows[table.name] = table.num_rows
     lo, hi, val, test = sample_time_window(config, seed)
@@ -76,7 +76,7 @@ def _set_categories(table: Table, column: Column, config: Config, seed: int) -> 
     elif column.labels is not None:
         column.num_categories = max(len(column.labels), 1)
     elif column.kind == "text":
-        rng = stream(seed, "schema", "categories", table.name, column.name)
+        rng = stream(seed, Draw.SCHEMA, Draw.CATEGORIES, Name(table.name), Name(column.name))
         column.num_categories = draw_int(rng, config.database.num_categories)
 
 

@@ -1,0 +1,28 @@
+"""Generated values are fixed for a package version: a few databases must match the
+committed golden digest (fixtures/golden/checksums.json) table for table."""
+
+from __future__ import annotations
+
+import plurel_sql
+from tests.regenerate_golden import CASES, checksums, load
+
+HOW = (
+    "if the change of generated values is intended, bump the package version "
+    "(pyproject.toml and plurel_sql/__init__.py) and run `python tests/regenerate_golden.py`"
+)
+
+
+def test_generated_values_match_the_golden_digest() -> None:
+    golden = load()
+    assert golden["package_version"] == plurel_sql.__version__, (
+        f"the golden digest is for version {golden['package_version']}, the package is "
+        f"{plurel_sql.__version__}: run `python tests/regenerate_golden.py`"
+    )
+    assert set(golden["databases"]) == set(CASES)
+    for name, case in CASES.items():
+        got, want = checksums(*case), golden["databases"][name]
+        changed = sorted(t for t in set(got) | set(want) if got.get(t) != want.get(t))
+        assert not changed, (
+            f"{name}: tables {', '.join(changed)} differ from the golden digest of version "
+            f"{plurel_sql.__version__}; {HOW}"
+        )
