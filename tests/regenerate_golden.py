@@ -31,6 +31,7 @@ CASES: dict[str, tuple[int, str | None]] = {
     "default-seed-1": (1, None),
     "default-seed-2": (2, None),
     "shop-seed-0": (0, "fixtures/shop.sql"),
+    "tpch-seed-0": (0, "fixtures/schemas/tpch.sql"),
 }
 
 
