@@ -4,13 +4,16 @@
     python benchmarks/bench_generate.py large --seeds 0-2
     python benchmarks/bench_generate.py stream10m --seeds 6
     python benchmarks/bench_generate.py default --seeds 0-29 --versus OLD_CHECKOUT
+    python benchmarks/bench_generate.py default --seeds 0-9 --versus OLD_CHECKOUT --repeat 3
     python benchmarks/bench_generate.py tpch-sf --seeds 0-4 --interleave default
 
 Every seed runs in a fresh child process pinned to CPU 0 with single-threaded BLAS,
 so each line's peak RSS (ru_maxrss of that process) and time are its own. Batches are
 serialized with Arrow IPC into /dev/null, so the figure includes producing the Arrow
 batches a loader would receive. ``cells`` counts every stored cell: rows x columns,
-keys and timestamps included.
+keys and timestamps included; ``edge_rows`` the rows x causal-graph edges computed,
+the work behind them (seeds give other databases in other versions, so with
+``--versus`` the time per edge-row is the like-for-like figure).
 
 Configurations:
 - ``default``: the method's defaults.
@@ -78,6 +81,27 @@ CONFIGS["tpch-sf"] = {"rows": TPCH_SF001}
 SCHEMA_FILES = {"tpch": TPCH, "tpch-sf": TPCH}
 
 
+def count_edge_rows() -> list[int]:
+    """From now on, the edge-rows (rows x causal-graph edges computed) of every table
+    this process generates: the work a database takes, which differs from seed to
+    seed and from version to version. Counted by wrapping the generator's plan_scm
+    (an empty list if that does not exist in the package being measured)."""
+    import plurel_sql.generate.stream as stream_module
+
+    counts: list[int] = []
+    plan = getattr(stream_module, "plan_scm", None)
+    if plan is None:
+        return counts
+
+    def counting(table, *args, **kwargs):
+        scm = plan(table, *args, **kwargs)
+        counts.append(table.num_rows * len(scm.edge_encoders))
+        return scm
+
+    stream_module.plan_scm = counting
+    return counts
+
+
 def run_one(config_name: str, seed: int) -> dict:
     """Generate one database in this process and return its figures."""
     import resource
@@ -89,6 +113,7 @@ def run_one(config_name: str, seed: int) -> dict:
     from plurel_sql.generate.stream import DatabaseGenerator
 
     config = Config.from_dict(CONFIGS[config_name])
+    edge_rows = count_edge_rows()
     start = time.perf_counter()
     cpu = time.process_time()
     schema = None
@@ -118,6 +143,7 @@ def run_one(config_name: str, seed: int) -> dict:
         "seconds": round(seconds, 3),
         "cpu_seconds": round(time.process_time() - cpu, 3),
         "cells_per_s": round(cells / seconds),
+        "edge_rows": sum(edge_rows),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -140,15 +166,14 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_child(config: str, seed: int, cpu: int, checkout: str | None = None) -> dict:
-    """One seed in a fresh process pinned to ``cpu``; with ``checkout``, the
-    plurel_sql of that directory (put first on PYTHONPATH) and its copy of this script."""
-    script = os.path.join(checkout, "benchmarks", "bench_generate.py") if checkout else __file__
+    """One seed in a fresh process pinned to ``cpu``; with ``checkout``, this script
+    on the plurel_sql of that directory (put first on PYTHONPATH)."""
     cmd = [
         "taskset",
         "-c",
         str(cpu),
         sys.executable,
-        script,
+        __file__,
         config,
         "--seeds",
         str(seed),
@@ -181,13 +206,19 @@ def interleave(config: str, seeds: list[int], cpu: int, other: str) -> None:
     print(f"ratio {config} / {other}: {medians[config] / medians[other]:.2f}")
 
 
-def compare(config: str, seeds: list[int], cpu: int, other: str) -> None:
+def compare(config: str, seeds: list[int], cpu: int, other: str, repeat: int = 1) -> None:
     """Each seed with ``other`` then with this checkout, so drifts of the machine's
-    speed hit both alike; prints both medians."""
+    speed hit both alike; with ``repeat`` > 1 each seed runs that many times per
+    checkout, alternating, and its fastest run counts (others' work on a shared
+    machine only ever slows a run down). Prints both medians and the total time."""
     results: dict[str, list[dict]] = {other: [], "this checkout": []}
     for seed in seeds:
-        results[other].append(run_child(config, seed, cpu, other))
-        results["this checkout"].append(run_child(config, seed, cpu))
+        runs: dict[str, list[dict]] = {other: [], "this checkout": []}
+        for _ in range(repeat):
+            runs[other].append(run_child(config, seed, cpu, other))
+            runs["this checkout"].append(run_child(config, seed, cpu))
+        for name, tries in runs.items():
+            results[name].append(min(tries, key=lambda r: r["seconds"]))
         print(
             f"seed {seed}: {results[other][-1]['cells_per_s']:>9} vs "
             f"{results['this checkout'][-1]['cells_per_s']:>9} cells/s",
@@ -196,7 +227,14 @@ def compare(config: str, seeds: list[int], cpu: int, other: str) -> None:
     for name, rows in results.items():
         cells_per_s = statistics.median(r["cells_per_s"] for r in rows)
         seconds = statistics.median(r["seconds"] for r in rows)
-        print(f"{name}: median {cells_per_s:,.0f} cells/s, {seconds:.2f} s per database")
+        total = sum(r["cells"] for r in rows) / sum(r["seconds"] for r in rows)
+        edge_rows = sum(r["edge_rows"] for r in rows)
+        per_edge_row = sum(r["seconds"] for r in rows) / max(edge_rows, 1) * 1e9
+        print(
+            f"{name}: median {cells_per_s:,.0f} cells/s, {seconds:.2f} s per database; "
+            f"all seeds together {total:,.0f} cells/s, {edge_rows / 1e6:.1f} M edge-rows, "
+            f"{per_edge_row:.0f} ns per edge-row"
+        )
 
 
 def main() -> None:
@@ -206,6 +244,9 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help="append JSON lines here")
     parser.add_argument("--cpu", type=int, default=0, help="CPU to pin the children to")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="with --versus: runs per seed and checkout (best)"
+    )
     parser.add_argument(
         "--versus",
         metavar="DIR",
@@ -226,7 +267,7 @@ def main() -> None:
         print(json.dumps(run_one(args.config, parse_seeds(args.seeds)[0])))
         return
     if args.versus:
-        compare(args.config, parse_seeds(args.seeds), args.cpu, args.versus)
+        compare(args.config, parse_seeds(args.seeds), args.cpu, args.versus, args.repeat)
         return
     results = []
     header = (

@@ -9,6 +9,7 @@ DuckDB names key constraints itself (``<table>_<column>_pkey``), deterministical
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -91,7 +92,8 @@ class DuckDBDialect(FileDialect):
             for level in range(int(levels.max()) + 1 if levels is not None else 0):
                 con.execute(f"{insert} WHERE {LEVEL_COLUMN} = ?", [level])
         finally:
-            con.unregister(BATCH_VIEW)
+            with contextlib.suppress(duckdb.Error):  # keep the insert's own error
+                con.unregister(BATCH_VIEW)
 
     def analyze(self, con: Any, tables: list[sa.Table]) -> None:
         con.execute("ANALYZE")

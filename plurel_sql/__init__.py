@@ -1,3 +1,3 @@
 """plurel-sql: synthetic relational databases (PluRel) written into real SQL engines."""
 
-__version__ = "0.2.0"
+__version__ = "0.5.0"

@@ -186,7 +186,15 @@ class SCMParams:
     label_permute_prob: list[float] = float_range((0.3, 1.0), minimum=0.0, maximum=1.0)
     label_reverse_prob: list[float] = float_range((0.2, 0.8), minimum=0.0, maximum=1.0)
     term_clamp: float = scalar(1e4, "float", minimum=0.0)
-    preactivation_clamp: float = scalar(1e6, "float", minimum=0.0)
+    activation_clamp: float = scalar(1e6, "float", minimum=0.0)
+
+
+# keys of earlier versions, named in the error for a file that still uses them
+RENAMED_KEYS = {
+    # 0.3.0: the clamp moved from every layer's pre-activation to each hidden layer's
+    # output (scale x activation), as in the reference
+    "scm.preactivation_clamp": "scm.activation_clamp",
+}
 
 
 @dataclass
@@ -288,7 +296,9 @@ class Config:
             known = {f.name for f in dataclasses.fields(params)}
             for key, value in values.items():
                 if key not in known:
-                    raise ConfigError(f"unknown configuration key '{group_name}.{key}'")
+                    renamed = RENAMED_KEYS.get(f"{group_name}.{key}")
+                    hint = f" (renamed to '{renamed}')" if renamed else ""
+                    raise ConfigError(f"unknown configuration key '{group_name}.{key}'{hint}")
                 setattr(params, key, value)
         return config.validate()
 
@@ -442,13 +452,6 @@ def _check_cross_field(config: Config) -> None:
     for name in ("propagation_modes",):
         if not getattr(config.scm, name):
             raise ConfigError(f"scm.{name}: must not be empty")
-    if config.scm.term_clamp > config.scm.preactivation_clamp:
-        # edge weights are folded into encoders' last layer (generate/scm.py, edge_bounds_of),
-        # which is exact only when terms are clamped no wider than pre-activations
-        raise ConfigError(
-            f"scm.term_clamp {config.scm.term_clamp} must not exceed "
-            f"scm.preactivation_clamp {config.scm.preactivation_clamp}"
-        )
 
 
 def default_config() -> Config:

@@ -101,18 +101,28 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture
 def pg_schema_url(pg_url: str) -> Iterator[str]:
     """``pg_url`` with a fresh ``?schema=`` (dropped afterwards), so tests never collide."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    yield with_pg_schema(pg_url, name)
+    drop_pg_schemas(pg_url, [name])
+
+
+def with_pg_schema(pg_url: str, name: str) -> str:
+    sep = "&" if "?" in pg_url else "?"
+    return f"{pg_url}{sep}schema={name}"
+
+
+def drop_pg_schemas(pg_url: str, names: list[str]) -> None:
+    """DROP SCHEMA ... CASCADE for each name (best effort: cleanup after tests)."""
     import psycopg
 
     from plurel_sql.dialects import get_dialect
 
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    sep = "&" if "?" in pg_url else "?"
-    yield f"{pg_url}{sep}schema={name}"
     dialect = get_dialect(pg_url)
     con = dialect.connect()
     try:
         with con.cursor() as cur:
-            cur.execute(f"DROP SCHEMA IF EXISTS {dialect.quote(name)} CASCADE")
+            for name in names:
+                cur.execute(f"DROP SCHEMA IF EXISTS {dialect.quote(name)} CASCADE")
         con.commit()
     except psycopg.Error:
         pass

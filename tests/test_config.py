@@ -38,8 +38,8 @@ BAD_INPUTS = [
     ),
     ({"database": {"min_date": "yesterday"}}, "database.min_date: expected a date"),
     (
-        {"scm": {"term_clamp": 10.0, "preactivation_clamp": 5.0}},
-        "scm.term_clamp 10.0 must not exceed scm.preactivation_clamp 5.0",
+        {"scm": {"preactivation_clamp": 5.0}},
+        "unknown configuration key 'scm.preactivation_clamp' (renamed to 'scm.activation_clamp')",
     ),
     ({"database": {"num_tables": 7}}, "database.num_tables: expected [min, max]"),
     ({"scm": {"mlp_layers": [2.5, 3]}}, "scm.mlp_layers: expected [min, max] of integers"),

@@ -88,3 +88,33 @@ def test_components_are_sorted_and_ordered_by_smallest_node(n: int, seed: int) -
     rng = np.random.default_rng(seed)
     edges = rng.integers(0, n, size=(int(rng.integers(0, 2 * n)), 2))
     assert _components(n, edges) == _components_by_search(n, edges)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_barabasi_albert_has_one_source_and_at_most_m_parents(m: int) -> None:
+    """Edges point from the older to the newer node before nodes are relabelled (as
+    in the reference), so every node has at most m parents and only the first node
+    has none; relabelling first orients edges at random (max in-degree ~8 on 30
+    nodes, ~7 sources)."""
+    params = GraphParams(barabasi_albert_m=m)
+    for n in (m + 1, 10, 30, 60):
+        for seed in range(40):
+            dag = sample_dag("BarabasiAlbert", n, params, np.random.default_rng(seed))
+            assert dag.in_degree().max() <= m
+            assert (dag.in_degree() == 0).sum() == 1
+
+
+@pytest.mark.parametrize("p", [0.3, 0.55, 0.8])
+def test_erdos_renyi_joins_a_pair_with_probability_of_either_direction(p: float) -> None:
+    """The reference draws a directed G(n, p) and makes it undirected: a pair is
+    joined with probability 1 - (1 - p)^2, not p."""
+    n, graphs = 30, 200
+    params = GraphParams(erdos_renyi_p=[p, p])
+    edges = sum(
+        len(sample_dag("ErdosRenyi", n, params, np.random.default_rng(s)).edges)
+        for s in range(graphs)
+    )
+    density = edges / (graphs * n * (n - 1) / 2)
+    expected = 1 - (1 - p) ** 2
+    # 87,000 pairs: the standard error is below 0.0017; components joined add ~none
+    assert abs(density - expected) < 0.01, (density, expected)

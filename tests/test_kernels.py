@@ -77,12 +77,15 @@ def test_random_sines_is_the_sum_it_draws() -> None:
 
 
 def _reference_mlp(mlp, x: np.ndarray) -> np.ndarray:
-    """The MLP in float64 numpy: clamp(x @ W) per layer, the activation between."""
+    """The MLP in float64 numpy: x @ W per layer; after each hidden layer its
+    activation, clamped to the layer's output clamp (activation_clamp / the layer's
+    scale, which is folded into the next matrix); the last layer unclamped."""
     h = x.astype(np.float64)
     for j, w in enumerate(mlp.weights):
-        h = np.clip(h @ w.astype(np.float64), -mlp.clamp, mlp.clamp)
+        h = h @ w.astype(np.float64)
         if j < len(mlp.activations):
-            h = mlp.activations[j](h.astype(np.float32)).astype(np.float64)
+            c = mlp.output_clamps[j]
+            h = np.clip(mlp.activations[j](h.astype(np.float32)), -c, c).astype(np.float64)
     return h
 
 
@@ -93,6 +96,25 @@ def test_mlp_matches_a_numpy_reference(dims: tuple[int, int]) -> None:
     x = np.random.default_rng(7).normal(0, 2, (77, dims[0])).astype(np.float32)
     for mlp in mlps:
         np.testing.assert_allclose(mlp(x), _reference_mlp(mlp, x), rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("layers", [2, 4])
+def test_mlp_clamps_hidden_activations_as_the_reference(layers: int) -> None:
+    """Inputs large enough that hidden values reach their clamp, through activations
+    that do not amplify rounding differences (sines of 1e5 would)."""
+    smooth = ["identity", "relu", "abs", "leaky_relu", "softplus", "tanh", "selu"]
+    params = SCMParams(mlp_layers=[layers, layers], activations=smooth)
+    mlps = sample_mlps(params, [(32, 32), (32, 1)] * 30, RandomPool(np.random.default_rng(8)))
+    x = (np.random.default_rng(0).standard_cauchy((200, 32)) * 1e4).astype(np.float32)
+    clamped = 0
+    for mlp in mlps:
+        c = mlp.output_clamps
+        assert ((c >= 1e6 / np.e * (1 - 1e-6)) & (c <= 1e6 * np.e * (1 + 1e-6))).all()
+        expected = _reference_mlp(mlp, x)
+        np.testing.assert_allclose(mlp(x), expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())
+        hidden = mlp.activations[0](x.astype(np.float64) @ mlp.weights[0])
+        clamped += int((np.abs(hidden) > c[0]).sum())
+    assert clamped > 0
 
 
 def _aggregate_reference(terms: list[np.ndarray], mode: str) -> np.ndarray:
@@ -262,7 +284,7 @@ def _fused_layer(x0: float, x1: float, w1: float) -> np.float32:
     bank = np.zeros(2 * 32, dtype=np.float32)
     bank[0], bank[32] = 1.0, w1
     meta = np.array([1, 2, 32, 0], dtype=np.int32)  # layers, dims, matrix offset
-    mlp = MLP(1e30, (bank, meta, np.zeros(1, dtype=np.float32)))
+    mlp = MLP((bank, meta, np.zeros(1, dtype=np.float32)))
     return mlp(np.array([[x0, x1]], dtype=np.float32))[0, 0]
 
 
@@ -312,11 +334,18 @@ def test_malformed_kernel_arguments_raise_instead_of_crashing() -> None:
             _kernels.ACTIVATIONS.index("random_sines"), x, np.array([5.0], np.float32)
         )
     sines = _kernels.ACTIVATIONS.index("random_sines")
-    sines_meta = np.array([2, 1, 32, 32, sines, 0, 0, 32], dtype=np.int32)
+    # layers, dims, activation, its parameters' offset (after its output clamp), matrices
+    sines_meta = np.array([2, 1, 32, 32, sines, 1, 0, 32], dtype=np.int32)
     bank2 = np.zeros(32 + 1024, dtype=np.float32)
     with pytest.raises(ValueError, match="random_sines"):  # 5 sines, no parameters
         _kernels.encode_fold(
-            x, bank2, sines_meta, np.array([5.0], np.float32), 1e6, 1e4, 0, 1, acc, acc
+            x, bank2, sines_meta, np.array([1e6, 5.0], np.float32), 1e6, 1e4, 0, 1, acc, acc
+        )
+    no_clamp = sines_meta.copy()
+    no_clamp[5] = 0  # offset 0 leaves no room for the output clamp before it
+    with pytest.raises(ValueError, match="offset out of range"):
+        _kernels.encode_fold(
+            x, bank2, no_clamp, np.array([0.0, 0.0], np.float32), 1e6, 1e4, 0, 1, acc, acc
         )
     with pytest.raises(ValueError, match="random_sines"):
         _kernels.activate(sines, x, np.array([np.nan], np.float32))

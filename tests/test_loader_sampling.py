@@ -33,18 +33,18 @@ def hand_pg(pg_url: str) -> str:
 
 @pytest.fixture(scope="module")
 def gen_duck(tmp_path_factory) -> str:
-    return generate_db(f"duckdb:///{tmp_path_factory.mktemp('gen') / 'gen.duckdb'}", seed=5)
+    return generate_db(f"duckdb:///{tmp_path_factory.mktemp('gen') / 'gen.duckdb'}", seed=6)
 
 
 @pytest.fixture(scope="module")
 def gen_pg(pg_url: str) -> str:
     sep = "&" if "?" in pg_url else "?"
-    return generate_db(f"{pg_url}{sep}schema=loader_gen", seed=5)
+    return generate_db(f"{pg_url}{sep}schema=loader_gen", seed=6)
 
 
 @pytest.fixture(scope="module")
 def gen_sqlite(tmp_path_factory) -> str:
-    return generate_db(f"sqlite:///{tmp_path_factory.mktemp('gen') / 'gen.sqlite'}", seed=5)
+    return generate_db(f"sqlite:///{tmp_path_factory.mktemp('gen') / 'gen.sqlite'}", seed=6)
 
 
 @pytest.fixture(params=["hand_duck", "hand_pg", "gen_duck", "gen_pg", "gen_sqlite"])

@@ -16,6 +16,7 @@ from plurel_sql.generate.stream import DatabaseGenerator
 from plurel_sql.materialize import read_meta, verify_database, write_database
 from plurel_sql.materialize.ddl import build_metadata
 from plurel_sql.materialize.fabricate import FabricatedSource, example_schema
+from tests.conftest import drop_pg_schemas
 
 SEEDS = (0, 1, 2)
 ENGINES = ("duckdb", "sqlite", "postgresql")
@@ -184,7 +185,6 @@ def test_read_meta_without_plurel_meta(tmp_path):
 
 @pytest.mark.postgres
 def test_postgres_schemas_hold_separate_databases(pg_url, small_config):
-    dialect = get_dialect(pg_url)
     names = ["multi_a", "multi_b"]
     try:
         for seed, name in enumerate(names):
@@ -193,12 +193,7 @@ def test_postgres_schemas_hold_separate_databases(pg_url, small_config):
         assert [m["seed"] for m in metas] == [0, 1]
         assert all(verify_database(f"{pg_url}?schema={n}").ok for n in names)
     finally:
-        con = dialect.connect()
-        with con.cursor() as cur:
-            for name in names:
-                cur.execute(f"DROP SCHEMA IF EXISTS {dialect.quote(name)} CASCADE")
-        con.commit()
-        con.close()
+        drop_pg_schemas(pg_url, names)
 
 
 @pytest.mark.parametrize("engine_url", ENGINES, indirect=True)

@@ -25,6 +25,7 @@ from plurel_sql.materialize.progress import Progress
 from plurel_sql.materialize.verify import verify_database
 from plurel_sql.schema.from_sql import schema_from_sql
 from plurel_sql.schema.ir import Schema, Table
+from tests.conftest import drop_pg_schemas, with_pg_schema
 from tests.generator_helpers import small_config
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "schemas"
@@ -46,8 +47,7 @@ def corpus(tmp_path_factory, pg_url) -> dict[tuple[str, str], str]:
     for name in FIXTURES:
         for engine in ENGINES:
             if engine == "postgresql":
-                sep = "&" if "?" in pg_url else "?"
-                url = f"{pg_url}{sep}schema=corpus_{name}_{tag}"
+                url = with_pg_schema(pg_url, f"corpus_{name}_{tag}")
             else:
                 url = f"{engine}:///{base}/{name}.{engine}"
             generate_database(
@@ -59,13 +59,7 @@ def corpus(tmp_path_factory, pg_url) -> dict[tuple[str, str], str]:
             )
             urls[(name, engine)] = url
     yield urls
-    dialect = get_dialect(pg_url)
-    con = dialect.connect()
-    with con.cursor() as cur:
-        for name in FIXTURES:
-            cur.execute(f"DROP SCHEMA IF EXISTS {dialect.quote(f'corpus_{name}_{tag}')} CASCADE")
-    con.commit()
-    con.close()
+    drop_pg_schemas(pg_url, [f"corpus_{name}_{tag}" for name in FIXTURES])
 
 
 CASES = [(name, engine) for name in FIXTURES for engine in ENGINES]

@@ -14,7 +14,6 @@ from plurel_sql.generate.scm import (
     DISTINCT_FRACTION,
     Accumulator,
     Distinct,
-    edge_bounds_of,
     feeding_nodes,
     plan_scm,
 )
@@ -86,8 +85,36 @@ def test_mlp_masks_layers_and_clamps() -> None:
     assert len(mlp.activations) == 2
     zero_share = np.mean([(w == 0).mean() for w in mlp.weights[1:]])
     assert 0.35 < zero_share < 0.75  # Bernoulli(0.5) mask
-    out = mlp(np.array([[1e30], [-1e30], [0.0]], dtype=np.float32))
-    assert np.isfinite(out).all() and np.abs(out).max() <= params.preactivation_clamp
+    out = mlp(np.array([[1e30], [-1e30], [np.inf], [0.0]], dtype=np.float32))
+    assert np.isfinite(out).all()
+
+
+def test_last_layer_outputs_are_not_clamped() -> None:
+    """As in the reference, the clamp applies to hidden layers' outputs only: with
+    hidden values at the clamp, the last layer's sums go beyond it."""
+    params = SCMParams(mlp_layers=[2, 2], activations=["identity"])
+    mlps = sample_mlps(params, [(1, 32)] * 20, RandomPool(np.random.default_rng(4)))
+    x = np.array([[1e7], [-1e7]], dtype=np.float32)
+    largest = max(float(np.abs(mlp(x)).max()) for mlp in mlps)
+    assert 1.5e6 < largest < 1e9  # the hidden clamp is 1e6 x (scale folded into the last layer)
+
+
+@pytest.mark.parametrize("scale", [-1.0, 1.0])
+def test_activity_trend_follows_the_sign_of_its_scale(scale: float) -> None:
+    """The trend is bounded from above only (as in the reference): with a negative
+    scale it falls below the range's low end instead of being held at it."""
+    params = SCMParams(activity_trend_scales=[scale], ts_ar_rho=[0, 0])
+    n = 2000
+    for seed in range(20):
+        source = TimeSeriesSource.sample(params, n, True, np.random.default_rng(seed))
+        source.noise_scale = source.cycle_scale = 0.0  # both parts are then clip(0) = lo
+        values = source.values(0, n, np.random.default_rng(0)).astype(np.float64)
+        trend = 3 * values - 2 * source.lo
+        tol = 1e-5 * max(1.0, source.hi)  # float32 output
+        end = min(source.lo + scale * ((n - 1) / n) ** source.alpha, source.hi)
+        assert trend[-1] == pytest.approx(end, abs=tol)
+        if scale < 0:
+            assert (np.diff(trend) <= tol).all() and trend[-1] < source.lo - 0.9
 
 
 def test_time_series_blocks_equal_one_pass() -> None:
@@ -240,18 +267,3 @@ def test_encoding_distinct_values_gives_the_same_bits(mode: str) -> None:
     assert np.array_equal(
         per_row.result().view(np.uint32), through_distinct.result().view(np.uint32)
     )
-
-
-def test_edge_bounds_make_folded_weights_match_the_method() -> None:
-    """clip(clip(w h, +-C), +-b) == clip(w clip(h, +-C), +-T) for the bound b of w."""
-    scm = SCMParams()
-    big, term = scm.preactivation_clamp, scm.term_clamp
-    rng = np.random.default_rng(6)
-    weights = np.concatenate(
-        [rng.standard_cauchy(200), [0.0, 1e-3, -3e-3, term / big, -term / big]]
-    )
-    h = rng.standard_cauchy(5000) * 1e7  # pre-clamp outputs of the encoder's last layer
-    for w, b in zip(weights, edge_bounds_of(weights, scm), strict=True):
-        folded = np.clip(np.clip(w * h, -big, big), -float(b), float(b))
-        method = np.clip(w * np.clip(h, -big, big), -term, term)
-        np.testing.assert_allclose(folded, method, rtol=1e-6, atol=0)

@@ -74,53 +74,33 @@ def _load_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def _fill(args: argparse.Namespace) -> int:
+def _check_args(args: argparse.Namespace) -> None:
     if args.seed < 0:
         raise PlurelError(f"--seed must be a non-negative integer, got {args.seed}")
-    config = with_rows(load_config(args.config), args)
-    from plurel_sql.dialects import get_dialect
-    from plurel_sql.materialize.job import driver_errors, generate_database
-    from plurel_sql.materialize.progress import make_progress
+    if args.chunk_rows < 1:
+        raise PlurelError(f"--chunk-rows must be positive, got {args.chunk_rows}")
 
+
+def _fill(args: argparse.Namespace) -> int:
+    _check_args(args)
     if args.alembic_config:
+        from plurel_sql.dialects import get_dialect
+        from plurel_sql.materialize.job import driver_errors
         from plurel_sql.materialize.migrations import upgrade_to_head
 
         target = get_dialect(args.url, pg_schema=args.pg_schema)
         with driver_errors(target):
             upgrade_to_head(target, args.alembic_config)
-    dialect, result = generate_database(
-        args.url,
-        config,
-        args.seed,
-        chunk_rows=args.chunk_rows,
-        replace=args.replace,
-        pg_schema=args.pg_schema,
-        progress=make_progress(args.quiet),
-        fill=True,
-    )
-    _summary(args, dialect, result, "filled")
-    return 0
-
-
-def _summary(args: argparse.Namespace, dialect, result, verb: str) -> None:
-    if args.quiet:
-        return
-    where = dialect.url.masked + (
-        f" (schema {dialect.schema})" if dialect.schema not in (None, "public") else ""
-    )
-    print(
-        f"{verb} {len(result.row_counts)} tables, {result.rows:,} rows, {result.cells:,} cells "
-        f"{'in' if verb == 'filled' else 'to'} {where} in {result.total_seconds:.2f}s "
-        f"({result.rows / max(result.total_seconds, 1e-9):,.0f} rows/s)",
-        file=sys.stderr,
-    )
+    return _write(args, fill=True)
 
 
 def _generate(args: argparse.Namespace) -> int:
-    if args.seed < 0:
-        raise PlurelError(f"--seed must be a non-negative integer, got {args.seed}")
-    if args.chunk_rows < 1:
-        raise PlurelError(f"--chunk-rows must be positive, got {args.chunk_rows}")
+    return _write(args, fill=False)
+
+
+def _write(args: argparse.Namespace, fill: bool) -> int:
+    """generate (a new database at --url) or fill (the tables already at the URL)."""
+    _check_args(args)
     config = with_rows(load_config(args.config), args)
     from plurel_sql.materialize.job import generate_database  # heavy imports after checks
     from plurel_sql.materialize.progress import make_progress
@@ -131,13 +111,24 @@ def _generate(args: argparse.Namespace) -> int:
         args.seed,
         chunk_rows=args.chunk_rows,
         replace=args.replace,
-        schema_sql=args.schema_sql,
-        schema_dialect=args.schema_dialect,
-        schema_from=args.schema_from,
+        schema_sql=getattr(args, "schema_sql", None),
+        schema_dialect=getattr(args, "schema_dialect", None),
+        schema_from=getattr(args, "schema_from", None),
         pg_schema=args.pg_schema,
         progress=make_progress(args.quiet),
+        fill=fill,
     )
-    _summary(args, dialect, result, "wrote")
+    if not args.quiet:
+        where = dialect.url.masked + (
+            f" (schema {dialect.schema})" if dialect.schema not in (None, "public") else ""
+        )
+        print(
+            f"{'filled' if fill else 'wrote'} {len(result.row_counts)} tables, {result.rows:,} "
+            f"rows, {result.cells:,} cells {'in' if fill else 'to'} {where} in "
+            f"{result.total_seconds:.2f}s "
+            f"({result.rows / max(result.total_seconds, 1e-9):,.0f} rows/s)",
+            file=sys.stderr,
+        )
     return 0
 
 

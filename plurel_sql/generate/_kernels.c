@@ -129,7 +129,7 @@ static int mlp_view(const Bufs *bufs, int w, float clamp, Py_ssize_t x_items, ML
             return fail(PyExc_ValueError, "MLP matrix outside its weights array");
     }
     for (int l = 0; l < m->layers - 1; l++) {
-        if (m->acts[l] < 0 || m->acts[l] >= NUM_ACTIVATIONS || m->offsets[l] < 0 ||
+        if (m->acts[l] < 0 || m->acts[l] >= NUM_ACTIVATIONS || m->offsets[l] < 1 ||
             m->offsets[l] >= items(bufs, w + 2))
             return fail(PyExc_ValueError, "MLP activation code or offset out of range");
         if (m->acts[l] == RANDOM_SINES &&

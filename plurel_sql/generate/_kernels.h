@@ -19,9 +19,10 @@
 enum { AGG_SUM = 0, AGG_MAX = 1, AGG_PRODUCT = 2, AGG_LOGSUMEXP = 3 };
 
 /* An MLP as flat arrays: meta = [L, d_0 .. d_L, act_0 .. act_{L-2}, off_0 .. off_{L-2},
- * w_0 .. w_{L-1}] (act_j the activation after layer j, off_j its offset in params,
- * w_j the offset of matrix j, d_j x d_{j+1} row-major, in weights). Many MLPs share
- * one weights array (a bank); layer scales are already folded into the matrices. */
+ * w_0 .. w_{L-1}] (act_j the activation after layer j, off_j >= 1 the offset of its
+ * parameters in params, preceded by the clamp of its output; w_j the offset of
+ * matrix j, d_j x d_{j+1} row-major, in weights). Many MLPs share one weights array
+ * (a bank) and one params array; layer scales are already folded into the matrices. */
 typedef struct {
     int layers;
     const int32_t *dims;

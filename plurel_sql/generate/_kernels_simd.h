@@ -424,8 +424,19 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
     }
 }
 
+/* x[0..n) clamped to [-c, c] in place (NaN -> -c, as clamp_) */
+static void clamp_all(float *restrict x, Py_ssize_t n, float c)
+{
+    Py_ssize_t i = 0;
+    for (; i + LANES <= n; i += LANES) store(x + i, clamp_(load(x + i), -c, c));
+    for (; i < n; i++) x[i] = clamp_scalar_(x[i], c);
+}
+
 /* Run ``rows`` (<= TILE) rows through the MLP; returns the buffer holding the output
- * (one of a, b, each TILE x max_dim floats). */
+ * (one of a, b, each TILE x max_dim floats). Every layer's product is clamped to
+ * +-m->clamp; a hidden layer's activation is then clamped to +-params[offset - 1]
+ * (the method clamps scale x activation, and the scale is folded into the next
+ * matrix); the last layer is not clamped further. */
 static float *mlp_tile(const MLPView *m, const float *in, int rows, float *a, float *b)
 {
     const float *cur = in;
@@ -433,8 +444,11 @@ static float *mlp_tile(const MLPView *m, const float *in, int rows, float *a, fl
     for (int l = 0; l < m->layers; l++) {
         int din = m->dims[l], dout = m->dims[l + 1];
         dense(cur, rows, din, m->weights + m->matrices[l], dout, m->clamp, dst);
-        if (l < m->layers - 1)
-            activate(m->acts[l], dst, (Py_ssize_t)rows * dout, m->params + m->offsets[l]);
+        if (l < m->layers - 1) {
+            const float *params = m->params + m->offsets[l];
+            activate(m->acts[l], dst, (Py_ssize_t)rows * dout, params);
+            clamp_all(dst, (Py_ssize_t)rows * dout, params[-1]);
+        }
         cur = dst;
         dst = dst == a ? b : a;
     }

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from plurel_sql.generate.arrow import int64_array, numpy_array, string_dictionary
-from plurel_sql.rng import key_seed
+from plurel_sql.rng import Draw, Name, key_seed
 from plurel_sql.schema.arrow import arrow_type, decimal_params
 from plurel_sql.schema.domains import Domain, column_domain
 from plurel_sql.schema.ir import Column, Schema, Table
@@ -92,7 +92,9 @@ def row_values(
             return plausible.cast(target)
         return digit_codes(rows, _code_width(domain, table.num_rows)).cast(target)
     if t.name == "uuid":
-        return uuid_array(ordered_uuids(rows, key_seed(seed, "keys", table.name, column.name)))
+        return uuid_array(
+            ordered_uuids(rows, key_seed(seed, Draw.KEYS, Name(table.name), Name(column.name)))
+        )
     start = _epoch_days(schema.min_date)
     if t.name == "date":
         return numpy_array((rows + start).astype(np.int32)).cast(target)

@@ -31,7 +31,7 @@ from plurel_sql.generate.connectivity import (
 )
 from plurel_sql.generate.keys import forest_links, group_sequence, make_distinct, row_values
 from plurel_sql.generate.postprocess import null_count
-from plurel_sql.rng import stream
+from plurel_sql.rng import Draw, Name, stream
 from plurel_sql.sampling import draw_float
 from plurel_sql.schema.arrow import arrow_type
 from plurel_sql.schema.build import driving_foreign_keys
@@ -79,14 +79,16 @@ def draw_links(
             config.connectivity,
             n if link.self_reference else link.parent_rows,
             n,
-            stream(seed, "fk", table.name, link.key, "model"),
+            stream(seed, Draw.FOREIGN_KEY, Name(table.name), Name(link.key), Draw.BLOCK_MODEL),
         )
         for link in links
     }
     for block, start in enumerate(range(0, n, RNG_BLOCK_ROWS)):
         stop = min(start + RNG_BLOCK_ROWS, n)
         for link in links:
-            rng = stream(seed, "fk", table.name, link.key, "block", block)
+            rng = stream(
+                seed, Draw.FOREIGN_KEY, Name(table.name), Name(link.key), Draw.ROW_BLOCK, block
+            )
             rows = assign_parents(models[link.key], start, stop, rng)
             if link.self_reference:
                 rows = forest_links(rows, np.arange(start, stop), n)
@@ -97,11 +99,12 @@ def draw_links(
         return plan
     arrays = {link.key: store.read(LINK + link.key).copy() for link in links}
     fraction = draw_float(
-        stream(seed, "fk", table.name, "null_fraction"), config.database.null_fraction
+        stream(seed, Draw.FOREIGN_KEY, Name(table.name), Draw.NULL_FRACTION),
+        config.database.null_fraction,
     )
     nulls = null_count(n, fraction, tuple(config.database.null_fraction))
     for link in nullable:
-        rng = stream(seed, "fk", table.name, link.key, "nulls")
+        rng = stream(seed, Draw.FOREIGN_KEY, Name(table.name), Name(link.key), Draw.NULLS)
         arrays[link.key][rng.choice(n, size=min(nulls, n), replace=False)] = -1
     for columns in plan.distinct_links:
         _distinct(
@@ -130,7 +133,9 @@ def _distinct(
     last = chosen[-1]
 
     def redraw(rows: np.ndarray, attempt: int) -> np.ndarray:
-        rng = stream(seed, "fk", table.name, last.key, "distinct", attempt)
+        rng = stream(
+            seed, Draw.FOREIGN_KEY, Name(table.name), Name(last.key), Draw.DISTINCT, attempt
+        )
         return parents_of(models[last.key], rows, rng)
 
     make_distinct([arrays[lk.key] for lk in chosen], [lk.parent_rows for lk in chosen], redraw)

@@ -3,9 +3,10 @@
 An MLP has U[mlp_layers] weight matrices of hidden width ``embedding_dim``; every
 matrix gets its own initializer and a Bernoulli mask of density U[weight_density]
 (rescaled by 1/density); every hidden layer gets an activation and a scale
-exp(U[activation_log_scale]), frozen at construction. Pre-activations are clamped
-to +-preactivation_clamp; inputs are finite (the SCM sanitizes embeddings), so
-values stay finite without per-layer NaN checks.
+exp(U[activation_log_scale]), frozen at construction. As in the reference, a hidden
+layer's output, scale x activation, is clamped to +-activation_clamp and the last
+layer is not clamped; products that overflow float32 become +-FLT_MAX (NaN:
+-FLT_MAX), so every output is finite.
 
 A table's SCM needs hundreds to thousands of MLPs (millions of weights). They are
 sampled together (:func:`sample_encoders`, :func:`sample_decoders`) into one weight
@@ -24,7 +25,6 @@ from plurel_sql.generate import _kernels
 from plurel_sql.generate.activations import (
     ACTIVATION_CODES,
     ACTIVATION_NAMES,
-    NO_PARAMS,
     Activation,
     make_activation,
     random_sines_params,
@@ -32,6 +32,9 @@ from plurel_sql.generate.activations import (
 from plurel_sql.generate.pool import RandomPool
 
 _INIT_CODES = {name: code for code, name in enumerate(_kernels.INITIALIZERS)}
+# every layer's product is clamped to this: finite values pass, +-inf become +-FINITE
+# and NaN -FINITE (overflowing inputs), so outputs are finite
+FINITE = float(np.finfo(np.float32).max)
 
 
 def draw_bank(
@@ -97,13 +100,14 @@ class MLP:
 
     ``packed`` is what the kernels read: a weight bank shared with the other MLPs
     sampled together, meta = [layers, dims, activation codes, parameter offsets,
-    matrix offsets], and the activations' parameters. The matrices are stored as
-    the kernels use them: every hidden layer's scale ``exp(U)`` is folded into the
-    next matrix (``(s * a) @ W == a @ (s * W)``), an output scale (an edge weight)
-    into the last one.
+    matrix offsets], and the hidden layers' parameters (each layer's output clamp,
+    then its activation's parameters; shared with the other MLPs too). The matrices
+    are stored as the kernels use them: every hidden layer's scale ``exp(U)`` is
+    folded into the next matrix (``(s * a) @ W == a @ (s * W)``), an output scale (an
+    edge weight) into the last one; so a layer's activation is clamped to
+    ``activation_clamp / s``, which is ``clip(s * a, +-activation_clamp) / s``.
     """
 
-    clamp: float
     packed: tuple[np.ndarray, np.ndarray, np.ndarray]
 
     @property
@@ -135,6 +139,13 @@ class MLP:
         return out
 
     @property
+    def output_clamps(self) -> np.ndarray:
+        """The clamp of each hidden layer's activation (before its folded scale)."""
+        _, meta, params = self.packed
+        layers = int(meta[0])
+        return params[meta[2 * layers + 1 : 3 * layers] - 1]
+
+    @property
     def out_dim(self) -> int:
         meta = self.packed[1]
         return int(meta[int(meta[0]) + 1])
@@ -143,7 +154,7 @@ class MLP:
         """Apply to rows of ``x`` (n, in_dim) -> (n, out_dim), float32."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         out = np.empty((x.shape[0], self.out_dim), dtype=np.float32)
-        _kernels.mlp_forward(x, out, *self.packed, self.clamp)
+        _kernels.mlp_forward(x, out, *self.packed, FINITE)
         return out
 
 
@@ -190,17 +201,21 @@ def sample_mlps(
     factors[is_last] *= out_scales
     shapes = np.stack([rows, cols], axis=1).astype(np.int32)
     bank, offsets = draw_bank(params, shapes, pool, True, factors)
-    # random_sines draw their parameters, all at once, in hidden-layer order
-    param_offset = np.zeros(hidden_layers, dtype=np.int32)
-    mlp_params: dict[int, list[np.ndarray]] = {}
-    hidden_mlp = np.repeat(np.arange(count), layers - 1)
-    sines = np.flatnonzero(act_codes == ACTIVATION_CODES["random_sines"]).tolist()
-    for h, params_h in zip(sines, random_sines_params(pool, len(sines)), strict=True):
-        parts = mlp_params.setdefault(int(hidden_mlp[h]), [])
-        param_offset[h] = sum(len(p) for p in parts)
-        parts.append(params_h)
+    # one parameter array for all hidden layers: per layer the clamp of its output,
+    # then (random_sines only) its parameters, drawn all at once in layer order
+    sines = np.flatnonzero(act_codes == ACTIVATION_CODES["random_sines"])
+    sines_params = random_sines_params(pool, len(sines))
+    sizes = np.ones(hidden_layers, dtype=np.int64)
+    sizes[sines] += np.array([len(p) for p in sines_params], dtype=np.int64)
+    param_offset = np.cumsum(sizes) - sizes + 1  # where each layer's parameters start
+    # (one float more: the kernels want every offset inside the array, even where
+    # the last layer's activation takes no parameters)
+    layer_params = np.zeros(int(sizes.sum()) + 1, dtype=np.float32)
+    # the method clamps scale x activation; the scale is folded into the next matrix
+    layer_params[param_offset - 1] = params.activation_clamp / scales.astype(np.float64)
+    for at, params_h in zip(param_offset[sines].tolist(), sines_params, strict=True):
+        layer_params[at : at + len(params_h)] = params_h
     mlps: list[MLP | None] = [None] * count
-    clamp = params.preactivation_clamp
     hidden_start = np.cumsum(layers - 1) - (layers - 1)
     for depth in np.unique(layers).tolist():
         members = np.flatnonzero(layers == depth)
@@ -218,9 +233,7 @@ def sample_mlps(
             axis=1,
         ).astype(np.int32)
         for row, i in enumerate(members.tolist()):
-            parts = mlp_params.get(i)
-            act_params = np.concatenate(parts) if parts else NO_PARAMS
-            mlps[i] = MLP(clamp, (bank, meta[row], act_params))
+            mlps[i] = MLP((bank, meta[row], layer_params))
     return mlps  # type: ignore[return-value]
 
 
@@ -255,7 +268,8 @@ def sample_encoders(
     output_scales: np.ndarray | None = None,
 ) -> list[Encoder]:
     """One encoder per entry: numerical for None, else categorical with k categories;
-    encoder i's output is multiplied by ``output_scales[i]`` (before its last clamp)."""
+    encoder i's output is multiplied by ``output_scales[i]`` (folded into its last,
+    unclamped layer)."""
     d = params.embedding_dim
     dims = [(1, d) if k is None else (d, d) for k in categories]
     mlps = sample_mlps(params, dims, pool, output_scales)

@@ -33,6 +33,7 @@ from scipy import special
 from plurel_sql.config import GraphParams, SCMParams
 from plurel_sql.generate import _kernels
 from plurel_sql.generate.mlp import (
+    FINITE,
     CategoricalEncoder,
     Decoder,
     Encoder,
@@ -43,7 +44,7 @@ from plurel_sql.generate.mlp import (
 from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.sources import Source, sample_source
 from plurel_sql.graphs import DAG, sample_dag
-from plurel_sql.rng import key_seed, stream
+from plurel_sql.rng import Draw, Name, key_seed, stream
 from plurel_sql.sampling import draw_choice, draw_float, draw_int
 from plurel_sql.schema.ir import Table
 
@@ -100,8 +101,9 @@ class TableSCM:
     dag: DAG
     nodes: list[Node]
     order: list[int]  # the nodes computed (see feeding_nodes), in topological order
-    edge_encoders: dict[tuple[int, int], Encoder]  # edge weight folded in (see edge_bounds_of)
-    edge_bounds: dict[tuple[int, int], np.float32]
+    # the edge weight is folded into each encoder's last layer, which is not clamped,
+    # so clip(encoder(x), +-term_clamp) is the method's clip(w * encoder(x), ...)
+    edge_encoders: dict[tuple[int, int], Encoder]
     contributions: list[ParentContribution]
     quantizers: dict[str, LazyQuantizer] = field(default_factory=dict)
 
@@ -129,10 +131,10 @@ class TableSCM:
         """
         n = stop - start
         d = self.params.embedding_dim
-        table_name = self.table.name
+        table_key = (Draw.SCM, Name(self.table.name))
         sources = {
             v: node.source.values(
-                start, stop, stream(self.seed, "scm", table_name, "node", v, "block", block)
+                start, stop, stream(self.seed, *table_key, Draw.NODE, v, Draw.ROW_BLOCK, block)
             )
             for v in self.order
             if (node := self.nodes[v]).source is not None
@@ -141,11 +143,12 @@ class TableSCM:
         # offset by each sub-block's first row (fixed boundaries, so chunk size
         # cannot matter)
         noise_seeds = {
-            v: key_seed(self.seed, "scm", table_name, "node", v, "block", block)
+            v: key_seed(self.seed, *table_key, Draw.NODE, v, Draw.ROW_BLOCK, block)
             for v in self.order
             if v not in sources
         }
         columns = self.column_nodes
+        bound = np.float32(self.params.term_clamp)
         out: dict[str, list[np.ndarray]] = {name: [] for name in columns}
         for lo in range(0, n, SUB_BLOCK_ROWS):
             hi = min(lo + SUB_BLOCK_ROWS, n)
@@ -163,9 +166,9 @@ class TableSCM:
                     if isinstance(encoder, NumericEncoder):
                         if p not in distinct:
                             distinct[p] = Distinct.of(values[p])
-                        acc.add_encoded(encoder, values[p], self.edge_bounds[(p, v)], distinct[p])
+                        acc.add_encoded(encoder, values[p], bound, distinct[p])
                     else:
-                        acc.add_encoded(encoder, values[p], self.edge_bounds[(p, v)])
+                        acc.add_encoded(encoder, values[p], bound)
                 for contribution in self.contributions:
                     per_parent = contribution.reduced.get(node.aggregation)
                     if per_parent is not None:
@@ -273,7 +276,7 @@ class Accumulator:
             return
         mlp = encoder.mlp
         x = np.ascontiguousarray(values, dtype=np.float32)
-        self._fold((len(x), mlp.out_dim), _kernels.encode_fold, x, *mlp.packed, mlp.clamp, bound)
+        self._fold((len(x), mlp.out_dim), _kernels.encode_fold, x, *mlp.packed, FINITE, bound)
 
     def result(self) -> np.ndarray:
         """The aggregate of the terms added so far (no more terms after this)."""
@@ -322,8 +325,9 @@ def plan_scm(
     sources) from the table's own streams. ``links`` are the (link key, parent table)
     pairs whose parent rows feed the table (default: every one-column foreign key,
     keyed by its column); ``compute_block`` receives their parent rows by key."""
-    rng = stream(seed, "scm", table.name, "plan")
-    pool = RandomPool(stream(seed, "scm", table.name, "weights"))  # MLP weights, in bulk
+    rng = stream(seed, Draw.SCM, Name(table.name), Draw.PLAN)
+    # MLP weights, in bulk
+    pool = RandomPool(stream(seed, Draw.SCM, Name(table.name), Draw.WEIGHTS))
     mode = draw_choice(rng, scm.propagation_modes)
     columns = table.scm_columns
     n_features = len(columns)
@@ -366,7 +370,7 @@ def plan_scm(
     used = [i for i, child in enumerate(dag.edges[:, 1].tolist()) if child in computed]
     edges = [tuple(e) for e in dag.edges[used].tolist()]
     weights = dag.weights[used]
-    # the edge weight scales each encoder's last layer (see edge_bounds_of)
+    # the edge weight scales each encoder's last layer
     encoders = sample_encoders(
         scm,
         [nodes[p].num_categories if eager else None for p, _ in edges],
@@ -374,7 +378,6 @@ def plan_scm(
         output_scales=weights.astype(np.float32),
     )
     edge_encoders = dict(zip(edges, encoders, strict=True))
-    edge_bounds = dict(zip(edges, edge_bounds_of(weights, scm), strict=True))
     needed = {nodes[v].aggregation for v in computed if in_degree[v] > 0}
     if links is None:
         links = [(fk.column, fk.parent) for fk in table.foreign_keys]
@@ -386,7 +389,7 @@ def plan_scm(
     if mode == "type_lazy":
         for node in nodes:
             if node.column is not None and node.num_categories is not None:
-                q_rng = stream(seed, "scm", table.name, "quantize", node.column)
+                q_rng = stream(seed, Draw.SCM, Name(table.name), Draw.QUANTIZE, Name(node.column))
                 quantizers[node.column] = _sample_quantizer(
                     node.num_categories, table.num_rows, scm, q_rng
                 )
@@ -399,7 +402,6 @@ def plan_scm(
         nodes=nodes,
         order=[v for v in order if v in computed],
         edge_encoders=edge_encoders,
-        edge_bounds=edge_bounds,
         contributions=contributions,
         quantizers=quantizers,
     )
@@ -420,20 +422,6 @@ def feeding_nodes(dag: DAG, order: list[int], column_nodes: Mapping[int, object]
     return feeding
 
 
-def edge_bounds_of(weights: np.ndarray, scm: SCMParams) -> list[np.float32]:
-    """The clamp of each edge's term that makes ``clip(encoder_w(x), -b, b)`` equal the
-    method's ``clip(w * encoder(x), -term_clamp, term_clamp)``, where ``encoder_w`` has
-    the edge weight ``w`` folded into its last layer (whose output is clamped to +-C,
-    the pre-activation clamp).
-
-    With T = term_clamp < C: if |w| >= T / C both sides are clip(w * h, +-T);
-    otherwise both are w * clip(h, +-C), i.e. clip(w * h, +-|w| C). Folding the weight
-    saves two passes over every edge's (rows x 32) output.
-    """
-    magnitudes = np.abs(np.asarray(weights, dtype=np.float64)) * scm.preactivation_clamp
-    return list(np.minimum(magnitudes, scm.term_clamp).astype(np.float32))
-
-
 def _parent_contribution(
     table: Table,
     fk_column: str,
@@ -445,7 +433,9 @@ def _parent_contribution(
 ) -> ParentContribution:
     clamp = np.float32(scm.term_clamp)
     count = max(len(features.columns), 1)
-    pool = RandomPool(stream(seed, "scm", table.name, "parent_encoders", fk_column))
+    pool = RandomPool(
+        stream(seed, Draw.SCM, Name(table.name), Draw.PARENT_ENCODERS, Name(fk_column))
+    )
     names = list(features.columns)
     encoders = sample_encoders(scm, [features.num_categories[n] for n in names], pool)
     embedded = [_encode(enc, features.columns[n]) for n, enc in zip(names, encoders, strict=True)]

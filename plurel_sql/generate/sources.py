@@ -46,7 +46,8 @@ def ar1(shocks: np.ndarray, rho: float, previous: float = 0.0) -> np.ndarray:
 
 @dataclass
 class TimeSeriesSource:
-    """(trend + cycle + AR(1) noise) / 3, each part clamped to [lo, hi]."""
+    """(trend + cycle + AR(1) noise) / 3; cycle and noise clamped to [lo, hi], the
+    trend only to at most hi (so a negative trend scale gives a falling series)."""
 
     num_rows: int
     lo: float
@@ -85,9 +86,8 @@ class TimeSeriesSource:
 
     def values(self, start: int, stop: int, rng: np.random.Generator) -> np.ndarray:
         i = np.arange(start, stop, dtype=np.float64)
-        trend = np.clip(
-            self.trend_scale * (i / self.num_rows) ** self.alpha + self.lo, self.lo, self.hi
-        )
+        # bounded from above only, as in the reference: a negative scale falls below lo
+        trend = np.minimum(self.trend_scale * (i / self.num_rows) ** self.alpha + self.lo, self.hi)
         cycle = np.clip(
             self.cycle_scale * np.sin(np.pi * i / max(self.cycle_period, 1.0)), self.lo, self.hi
         )

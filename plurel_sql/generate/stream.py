@@ -48,7 +48,7 @@ from plurel_sql.generate.links import LINK, SEQUENCE, Link, draw_links, link_val
 from plurel_sql.generate.postprocess import finish_numeric, null_count
 from plurel_sql.generate.row_checks import repair_pairs
 from plurel_sql.generate.scm import ParentFeatures, TableSCM, plan_scm, quantize
-from plurel_sql.rng import stream
+from plurel_sql.rng import Draw, Name, stream
 from plurel_sql.sampling import draw_float
 from plurel_sql.schema.arrow import arrow_schema, arrow_type
 from plurel_sql.schema.domains import column_domain
@@ -189,7 +189,10 @@ class DatabaseGenerator:
         n = table.num_rows
         nulls = null_count(
             n,
-            draw_float(stream(self.seed, "post", table.name, "null_fraction"), db.null_fraction),
+            draw_float(
+                stream(self.seed, Draw.POSTPROCESS, Name(table.name), Draw.NULL_FRACTION),
+                db.null_fraction,
+            ),
             tuple(db.null_fraction),
         )
         if not self._legacy:
@@ -197,7 +200,7 @@ class DatabaseGenerator:
             return table
         dropped = set()
         for col in table.features:
-            rng = stream(self.seed, "post", table.name, col.name)
+            rng = stream(self.seed, Draw.POSTPROCESS, Name(table.name), Name(col.name))
             raw = store.read(col.name)
             if col.kind == "numeric":
                 store.put(col.name, finish_numeric(raw, db.column_transforms, nulls, rng))
@@ -244,7 +247,9 @@ class DatabaseGenerator:
                     ),
                 )
                 raw = store.read(col.name) if col.scm_type is not None else None
-                values = land_column(spec, raw, stream(self.seed, "post", table.name, col.name))
+                values = land_column(
+                    spec, raw, stream(self.seed, Draw.POSTPROCESS, Name(table.name), Name(col.name))
+                )
                 store.drop(col.name)
             if col.name in paired:
                 held[col.name] = values

@@ -21,7 +21,7 @@ from plurel_sql.loader.hashing import sequence_salt
 from plurel_sql.loader.meta import Database, open_database
 from plurel_sql.loader.sampler import BatchSampler, DbSampler, Engine, SeedRows, check_sizes
 from plurel_sql.loader.tasks import Task, TaskError, check_split, check_untimed, split_rows, tasks
-from plurel_sql.rng import stream
+from plurel_sql.rng import Draw, stream
 
 TaskSpec = str | Task | tuple[int, str]
 
@@ -137,7 +137,7 @@ class ContextSource:
     def order(self, epoch: int) -> np.ndarray:
         """The item order of ``epoch`` (a permutation keyed by seed and epoch)."""
         if self._perm_epoch != epoch:
-            self._perm = stream(self.seed, "loader", "epoch", int(epoch)).permutation(
+            self._perm = stream(self.seed, Draw.LOADER, Draw.EPOCH, int(epoch)).permutation(
                 len(self.items)
             )
             self._perm_epoch = epoch

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow as pa
 
-from plurel_sql.rng import stream
+from plurel_sql.rng import Draw, Name, stream
 from plurel_sql.schema.arrow import arrow_schema
 from plurel_sql.schema.ir import Column, Schema, Table, simple_table, value_column
 
@@ -30,7 +30,7 @@ def example_schema(
     """A small schema: a chain of entity tables, then activity tables referencing
     them; features cycle through numeric, boolean and categorical (with awkward
     labels: quotes, spaces, unicode)."""
-    rng = stream(seed, "fabricate", "schema")
+    rng = stream(seed, Draw.FABRICATE, Draw.SCHEMA)
     tables: list[Table] = []
     num_entities = max(1, num_tables // 2)
     for i in range(num_tables):
@@ -94,7 +94,7 @@ class FabricatedSource:
             n = table.num_rows
             for offset in range(0, max(n, 1), self.chunk_rows):
                 m = min(self.chunk_rows, n - offset)
-                rng = stream(self.seed, "fabricate", table.name, offset)
+                rng = stream(self.seed, Draw.FABRICATE, Name(table.name), offset)
                 arrays: list[pa.Array] = [pa.array(np.arange(offset, offset + m, dtype=np.int64))]
                 for fk in table.foreign_keys:
                     arrays.append(pa.array(rng.integers(0, sizes[fk.parent], m, dtype=np.int64)))

@@ -19,6 +19,7 @@ from plurel_sql.dialects import Dialect
 from plurel_sql.errors import DatabaseError
 from plurel_sql.materialize.ddl import build_metadata
 from plurel_sql.schema.ir import Schema
+from plurel_sql.schema.sqltypes import SqlType
 
 #: Differences that do not shape the data: comments (the IR keeps none).
 IGNORED = (
@@ -84,22 +85,32 @@ def schema_drift(dialect: Dialect, schema: Schema) -> list[str] | None:
             context = MigrationContext.configure(
                 connection,
                 opts={
-                    "compare_type": _sqlite_types(connection) if dialect.name == "sqlite" else True,
+                    "compare_type": (
+                        _sqlite_types(connection, schema) if dialect.name == "sqlite" else True
+                    ),
                     "include_object": include,
                     "include_schemas": False,
                     "target_metadata": metadata,
                 },
             )
-            diffs = compare_metadata(context, metadata)
+            diffs = [
+                d for d in _flatten(compare_metadata(context, metadata)) if d[0] not in IGNORED
+            ]
+            if dialect.name == "sqlite":
+                diffs = [d for d in diffs if not _sqlite_false_drift(connection, schema, d)]
     finally:
         engine.dispose()
-    return [describe_diff(d) for d in _flatten(diffs) if d[0] not in IGNORED]
+    return [describe_diff(d) for d in diffs]
 
 
-def _sqlite_types(connection: Any):
-    """Alembic's type comparison for SQLite, on declared type text: SQLAlchemy
+def _sqlite_types(connection: Any, schema: Schema):
+    """Alembic's type comparison for SQLite, on the declared type text: SQLAlchemy
     reflects type names it does not know (UUID, TINYINT, ... UNSIGNED) as their
-    affinity, which SQLite keeps verbatim in its catalog."""
+    affinity, while SQLite keeps the text verbatim; the text is read as an IR type
+    and compared with plurel_meta's (so synonyms such as DATETIME and TIMESTAMP
+    agree)."""
+    from plurel_sql.schema.sql_parse import parse_type
+
     declared: dict[tuple[str, str], str] = {}
 
     def text_of(table: str, column: str) -> str | None:
@@ -111,13 +122,47 @@ def _sqlite_types(connection: Any):
         return declared.get((table, column))
 
     def compare(context, inspected_column, metadata_column, inspected_type, metadata_type):
-        text = text_of(metadata_column.table.name, metadata_column.name)
+        table, name = metadata_column.table.name, metadata_column.name
+        text = text_of(table, name)
         if text is None:
             return None
-        rendered = metadata_type.compile(dialect=context.dialect)
-        return " ".join(text.upper().split()) != " ".join(str(rendered).upper().split())
+        declared = schema.table(table).column(name)
+        if declared.type.is_integer and schema.table(table).primary_key == [name]:
+            return text.upper() not in ("INTEGER", declared.type.sql())  # the rowid alias
+        found = parse_type(text, "sqlite")
+        expected = declared.type
+        if expected.name == "enum":  # stored as TEXT with a CHECK of its labels
+            return found is None or found.name != "text"
+        return found is None or _sqlite_key(found) != _sqlite_key(expected)
 
     return compare
+
+
+def _sqlite_false_drift(connection: Any, schema: Schema, diff: tuple) -> bool:
+    """What SQLAlchemy's SQLite reflection misreads: an INTEGER PRIMARY KEY (the
+    rowid, never NULL) reported nullable, and a UNIQUE declared on a column, which
+    SQLite keeps as a unique index."""
+    if diff[0] == "modify_nullable":
+        table = schema.table(diff[2])
+        return table.primary_key == [diff[3]] and table.column(diff[3]).type.is_integer
+    if diff[0] == "add_constraint" and type(diff[1]).__name__ == "UniqueConstraint":
+        name = diff[1].table.name
+        columns = [c.name for c in diff[1].columns]
+        quoted = '"' + name.replace('"', '""') + '"'
+        for index in connection.exec_driver_sql(f"PRAGMA index_list({quoted})").fetchall():
+            if index[2]:  # unique
+                iq = '"' + index[1].replace('"', '""') + '"'
+                info = connection.exec_driver_sql(f"PRAGMA index_info({iq})").fetchall()
+                if [row[2] for row in info] == columns:
+                    return True
+    return False
+
+
+def _sqlite_key(t: SqlType) -> tuple:
+    """What SQLite's declared type text can tell apart: REAL is SQLite's double,
+    UNSIGNED is kept as a CHECK."""
+    name = "double" if t.name == "real" else t.name
+    return name, t.length, t.precision, t.scale
 
 
 def _flatten(diffs: list) -> list:

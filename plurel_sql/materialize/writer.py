@@ -255,8 +255,8 @@ def _create(
     """CREATE TABLE with the keys that ``timing`` (see Dialect.key_timing) declares.
     A self-referencing table declares its primary key up front: its foreign key needs
     the key to exist. ``fill``: the table exists; only its SQLAlchemy form is built."""
-    if timing == "fill":
-        return build_table(table, metadata, dialect.schema, engine=dialect.name, keys=False)
+    if timing == "fill":  # with its keys: loaders read them (DuckDB's self references)
+        return build_table(table, metadata, dialect.schema, engine=dialect.name, schema=schema)
     self_referencing = table.name in table.parents
     sa_table = build_table(
         table,

@@ -10,7 +10,8 @@ user's SQLAlchemy models (``--schema-from package.module:attribute``).
   VARCHAR lengths (plurel-sql's own DDL keeps them as CHECKs) nor which named ENUM
   a column uses (recovered when exactly one named ENUM has its labels).
 
-Tables named ``plurel_*`` (metadata, readers' caches) are never part of it.
+Tables named ``plurel_*`` (metadata, readers' caches) and Alembic's
+``alembic_version`` are never part of it.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def declared_from_database(url: str, pg_schema: str | None = None) -> Declared:
         if dialect.name == "sqlite":
             rows = con.execute(
                 "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
-                "AND name NOT LIKE 'plurel_%' AND type IN ('table', 'index') ORDER BY rowid"
+                "AND name NOT LIKE 'plurel_%' AND tbl_name <> 'alembic_version' "
+                "AND type IN ('table', 'index') ORDER BY rowid"
             ).fetchall()
             return _parsed([r[0] for r in rows], "sqlite", where)
     finally:
@@ -60,7 +62,7 @@ def declared_from_database(url: str, pg_schema: str | None = None) -> Declared:
             metadata.reflect(bind=connection, schema=dialect.schema)
     finally:
         engine.dispose()
-    return tables_from_metadata(metadata, where)
+    return tables_from_metadata(metadata, where, skip=("alembic_version",))
 
 
 def _parsed(statements: list[str], dialect: str, where: str) -> Declared:
@@ -74,6 +76,7 @@ def _from_duckdb(con, where: str) -> Declared:
     tables = con.execute(
         "SELECT sql FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = current_schema() AND table_name NOT LIKE 'plurel_%' "
+        "AND table_name <> 'alembic_version' "
         "ORDER BY table_oid"
     ).fetchall()
     declared = _parsed([r[0] for r in tables], "duckdb", where)

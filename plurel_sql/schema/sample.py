@@ -9,7 +9,7 @@ import numpy as np
 from plurel_sql.config import Config
 from plurel_sql.errors import ConfigError
 from plurel_sql.graphs import DAG, sample_dag
-from plurel_sql.rng import stream
+from plurel_sql.rng import Draw, stream
 from plurel_sql.sampling import draw_choice, draw_int, draw_power_law
 from plurel_sql.schema.ir import Column, Schema, simple_table, value_column
 
@@ -21,7 +21,7 @@ MAX_SCHEMA_ATTEMPTS = 1000
 def sample_time_window(config: Config, seed: int) -> tuple[str, str, str, str]:
     """Two distinct days in the configured range, and the validation/test cut-offs
     (the days at ``val_fraction`` / ``test_fraction`` of the daily range)."""
-    rng = stream(seed, "schema", "time_window")
+    rng = stream(seed, Draw.SCHEMA, Draw.TIME_WINDOW)
     start = dt.date.fromisoformat(config.database.min_date)
     end = dt.date.fromisoformat(config.database.max_date)
     total_days = (end - start).days
@@ -39,7 +39,7 @@ def _sample_table_graph(config: Config, seed: int) -> DAG:
     """The table DAG, resampled until every table has at most ``max_foreign_keys``."""
     limit = config.database.max_foreign_keys
     for attempt in range(MAX_SCHEMA_ATTEMPTS):
-        rng = stream(seed, "schema", "tables", attempt)
+        rng = stream(seed, Draw.SCHEMA, Draw.TABLE_GRAPH, attempt)
         num_tables = draw_int(rng, config.database.num_tables)
         layout = draw_choice(rng, config.database.table_layouts)
         dag = sample_dag(layout, num_tables, config.graph, rng)
@@ -79,7 +79,7 @@ def sample_schema(config: Config, seed: int) -> Schema:
     out_degree = dag.out_degree()
     tables = []
     for node in dag.topological_order():
-        rng = stream(seed, "schema", "table", node)
+        rng = stream(seed, Draw.SCHEMA, Draw.TABLE, node)
         kind = "entity" if out_degree[node] > 0 else "activity"
         rows = draw_int(
             rng, config.database.entity_rows if kind == "entity" else config.database.activity_rows

@@ -59,6 +59,18 @@ def resolve_dialect(name: str | None, sql: str) -> str:
         ) from None
 
 
+def parse_type(text: str, dialect: str) -> SqlType | None:
+    """The IR type of a type's SQL text (``DATETIME``, ``VARCHAR(40)``), or None."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        dtype = exp.DataType.build(text, dialect=dialect)
+    except (sqlglot.errors.ParseError, ValueError):
+        return None
+    return DdlReader(dialect, "type").sql_type("type", dtype)[0]
+
+
 def parse_ddl(sql: str, dialect: str | None = None, where: str = "schema") -> Declared:
     """The declared tables of ``sql`` (see the module docstring)."""
     import sqlglot

@@ -8,26 +8,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from plurel_sql.rng import key_seed, stream
-
-PURPOSE = "values"
+from plurel_sql.rng import Draw, Name, key_seed, stream
 
 
-def column_stream(seed: int, table: str, column: str, what: str) -> np.random.Generator:
-    """The numpy stream of ``what`` (e.g. ``"pick"``) for one column."""
-    return stream(seed, PURPOSE, table, column, what)
+def column_stream(seed: int, table: str, column: str, what: Draw) -> np.random.Generator:
+    """The numpy stream of ``what`` (e.g. ``Draw.SCRAMBLE``) for one column."""
+    return stream(seed, Draw.VALUES, Name(table), Name(column), what)
 
 
 def pool_seed(seed: int, method: str) -> int:
     """The seed of the Faker instance that draws the database's pool of ``method``."""
-    return key_seed(seed, PURPOSE, "faker_pool", method)
+    return key_seed(seed, Draw.VALUES, Draw.VALUE_POOL, Name(method))
 
 
 def rows_stream(seed: int, table: str) -> np.random.Generator:
     """The draw of a user's table's row count (the key schemas from SQL files use)."""
-    return stream(seed, "schema", "sql_rows", table)
+    return stream(seed, Draw.SCHEMA, Draw.ROWS, Name(table))
 
 
 def categories_stream(seed: int, table: str, column: str) -> np.random.Generator:
     """The draw of a text column's number of categories."""
-    return stream(seed, "schema", "categories", table, column)
+    return stream(seed, Draw.SCHEMA, Draw.CATEGORIES, Name(table), Name(column))

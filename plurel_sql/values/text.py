@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from plurel_sql.generate.arrow import bool_array, int64_array, string_dictionary
+from plurel_sql.rng import Draw
 from plurel_sql.values import vocab
 from plurel_sql.values.numbers import midranks, ordinal_ranks
 from plurel_sql.values.overrides import FAKER_PREFIX
@@ -76,7 +77,7 @@ class ColumnText:
         kept = [v for v in drawn if 0 < len(v) <= limit]
         return kept or [min(drawn, key=len)[: max(limit, 1)]]
 
-    def rng(self, what: str) -> np.random.Generator:
+    def rng(self, what: Draw) -> np.random.Generator:
         return column_stream(self.seed, self.table, self.column, what)
 
 
@@ -97,7 +98,7 @@ def text_values(spec: ColumnText, raw: np.ndarray) -> pa.Array:
         pool = repeated_pool(spec)
         out = _take(pool, popular_index(midranks(raw), len(pool)))
     else:
-        positions = scramble(ordinal_ranks(raw), n, spec.rng("scramble"))
+        positions = scramble(ordinal_ranks(raw), n, spec.rng(Draw.SCRAMBLE))
         out = render(spec, positions, n)
     return fit(out, spec.limits)
 
@@ -111,7 +112,7 @@ def category_labels(spec: ColumnText, k: int | None) -> list[str]:
     words = vocab.CATEGORY_WORDS.get(rule.role) or tuple(repeated_pool(spec))
     words = fitted_labels(words, spec.limits)
     k = min(k or len(words), len(words))
-    picked = spec.rng("labels").choice(len(words), size=k, replace=False)
+    picked = spec.rng(Draw.LABELS).choice(len(words), size=k, replace=False)
     return [words[i] for i in sorted(picked)]
 
 
@@ -187,7 +188,7 @@ def unique_values(spec: ColumnText, rows: np.ndarray, n: int) -> pa.Array | None
 
 
 def _rendered(spec: ColumnText, rows: np.ndarray, n: int) -> pa.Array:
-    positions = scramble(np.asarray(rows, dtype=np.int64), n, spec.rng("scramble"))
+    positions = scramble(np.asarray(rows, dtype=np.int64), n, spec.rng(Draw.SCRAMBLE))
     return fit(render(spec, positions, n), spec.limits)
 
 

@@ -1,0 +1,288 @@
+"""Schemas from outside a DDL file: live databases (fill in place, --schema-from URL),
+SQLAlchemy models, Alembic migrations, and drift reported by verify."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from plurel_sql.dialects import get_dialect
+from plurel_sql.materialize import read_meta
+from tests.generator_helpers import small_config
+
+ROOT = Path(__file__).parent.parent
+CORPUS = ROOT / "fixtures" / "schemas"
+ALEMBIC_INI = ROOT / "fixtures" / "alembic" / "alembic.ini"
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "plurel_sql", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+@pytest.fixture
+def config_file(tmp_path) -> Path:
+    path = tmp_path / "small.toml"
+    path.write_text(
+        small_config()
+        .override(database={"entity_rows": [20, 40], "activity_rows": [50, 90]})
+        .to_toml()
+    )
+    return path
+
+
+def _pg_execute(url: str, sql: str) -> None:
+    """Run the user's DDL ourselves (plurel-sql never does): the test is the user."""
+    dialect = get_dialect(url)
+    con = dialect.connect()
+    with con.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {dialect.quote(dialect.schema)}")
+        cur.execute(f"SET search_path TO {dialect.quote(dialect.schema)}")
+        cur.execute(sql)
+    con.commit()
+    con.close()
+
+
+def _pg_catalog(url: str) -> list[tuple]:
+    """Columns with types, defaults and nullability, and every constraint's definition:
+    what 'the user's DDL' is in the catalog."""
+    dialect = get_dialect(url)
+    con = dialect.connect(read_only=True)
+    with con.cursor() as cur:
+        cur.execute(
+            "SELECT table_name, column_name, data_type, character_maximum_length, "
+            "numeric_precision, numeric_scale, is_nullable, column_default "
+            "FROM information_schema.columns WHERE table_schema = %s AND table_name <> "
+            "'plurel_meta' ORDER BY table_name, ordinal_position",
+            [dialect.schema],
+        )
+        columns = cur.fetchall()
+        cur.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(c.oid) "
+            "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+            "WHERE n.nspname = %s AND conrelid::regclass::text NOT LIKE '%%plurel_meta%%' "
+            "ORDER BY 1, 2",
+            [dialect.schema],
+        )
+        constraints = cur.fetchall()
+    con.close()
+    return columns + constraints
+
+
+@pytest.mark.postgres
+def test_live_postgres_round_trip_fill_verify_and_drift(pg_schema_url, config_file) -> None:
+    """A schema created in PostgreSQL (self reference, a non-deferrable two-table cycle,
+    composite keys, enums, uuid, serial) is filled in place: the DDL is exactly as it
+    was, every key is enforced by PostgreSQL, verify passes; then a changed column is
+    reported as drift."""
+    events = (CORPUS / "events_pg.sql").read_text()
+    events = events.replace("CREATE EXTENSION IF NOT EXISTS pgcrypto;", "")
+    _pg_execute(pg_schema_url, (CORPUS / "org.sql").read_text() + events)
+    before = _pg_catalog(pg_schema_url)
+    filled = cli("fill", pg_schema_url, "--seed", "4", "--config", str(config_file), "--quiet")
+    assert filled.returncode == 0, filled.stderr
+    assert _pg_catalog(pg_schema_url) == before
+    verified = cli("verify", pg_schema_url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    dialect = get_dialect(pg_schema_url)
+    con = dialect.connect()
+    with con.cursor() as cur:
+        cur.execute(f"SET search_path TO {dialect.quote(dialect.schema)}")
+        cur.execute("SELECT count(*), count(head_id) FROM department")
+        rows, heads = cur.fetchone()
+        assert rows > 0 and 0 < heads <= rows  # links filled after the rows (the cycle)
+        cur.execute("SELECT count(*) FROM employee WHERE manager_id = emp_id")
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT max(ticket_no) FROM ticket")
+        top = cur.fetchone()[0]
+        cur.execute("SELECT nextval(pg_get_serial_sequence('ticket', 'ticket_no'))")
+        assert cur.fetchone()[0] == top + 1  # the application's next INSERT fits
+        cur.execute("ALTER TABLE project ALTER COLUMN title TYPE varchar(10)")
+        cur.execute("ALTER TABLE employee ADD COLUMN nickname text")
+    con.commit()
+    con.close()
+    drift = cli("verify", pg_schema_url)
+    assert drift.returncode == 1
+    assert "drift: column project.title: type VARCHAR(10) in the database, TEXT in plurel_meta" in (
+        drift.stdout
+    )
+    assert "drift: column employee.nickname: not in plurel_meta" in drift.stdout
+
+
+@pytest.mark.postgres
+def test_fill_refuses_non_empty_or_missing_tables(pg_schema_url, config_file) -> None:
+    _pg_execute(
+        pg_schema_url,
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, x REAL); INSERT INTO a VALUES (1, 2.5);",
+    )
+    before = _pg_catalog(pg_schema_url)
+    refused = cli("fill", pg_schema_url, "--config", str(config_file), "--quiet")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().endswith("table(s) a are not empty")
+    assert _pg_catalog(pg_schema_url) == before
+    assert "plurel_meta" not in get_dialect(pg_schema_url).list_tables(
+        get_dialect(pg_schema_url).connect(read_only=True)
+    )
+
+
+# the user's schema objects (SQLite's own sqlite_* tables hold statistics after ANALYZE)
+USER_DDL = (
+    "SELECT name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_stat%' "
+    "AND tbl_name <> 'plurel_meta'"
+)
+SQLITE_ORG = """
+CREATE TABLE department (
+    dept_id INTEGER PRIMARY KEY,
+    name VARCHAR(40) NOT NULL UNIQUE,
+    head_id INTEGER REFERENCES employee (emp_id)
+);
+CREATE TABLE employee (
+    emp_id INTEGER PRIMARY KEY,
+    dept_id INTEGER NOT NULL REFERENCES department (dept_id),
+    manager_id INTEGER REFERENCES employee (emp_id),
+    grade SMALLINT NOT NULL CHECK (grade BETWEEN 1 AND 9),
+    hired DATE NOT NULL
+);
+CREATE TABLE assignment (
+    emp_id INTEGER NOT NULL REFERENCES employee (emp_id),
+    n SMALLINT NOT NULL,
+    hours REAL CHECK (hours > 0),
+    PRIMARY KEY (emp_id, n)
+);
+"""
+
+
+def test_fill_sqlite_and_duckdb_in_place(tmp_path, config_file) -> None:
+    """Tables created by the user's own engine (SQLite: a cycle closed by a forward
+    reference; DuckDB: a self reference, a composite key) are filled; the DDL SQLite
+    keeps is byte for byte unchanged."""
+    lite = tmp_path / "user.sqlite"
+    con = sqlite3.connect(lite)
+    con.executescript(SQLITE_ORG)
+    ddl = sorted(con.execute(USER_DDL).fetchall())
+    con.close()
+    duck = tmp_path / "user.duckdb"
+    dcon = duckdb.connect(str(duck))
+    dcon.execute(
+        "CREATE TABLE staff (id INTEGER PRIMARY KEY, boss INTEGER REFERENCES staff (id),"
+        " name VARCHAR NOT NULL, pay DECIMAL(9, 2) CHECK (pay > 0));"
+        "CREATE TABLE shift (staff_id INTEGER NOT NULL REFERENCES staff (id),"
+        " n SMALLINT NOT NULL, starts TIMESTAMP NOT NULL, PRIMARY KEY (staff_id, n));"
+    )
+    dcon.close()
+    for url in (f"sqlite:///{lite}", f"duckdb:///{duck}"):
+        filled = cli("fill", url, "--config", str(config_file), "--quiet")
+        assert filled.returncode == 0, filled.stderr
+        verified = cli("verify", url)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    con = sqlite3.connect(lite)
+    assert sorted(con.execute(USER_DDL).fetchall()) == ddl
+    assert con.execute("SELECT count(*) FROM assignment").fetchone()[0] > 0
+    con.close()
+
+
+@pytest.mark.postgres
+def test_schema_from_a_live_database_into_another_engine(pg_schema_url, tmp_path, config_file):
+    _pg_execute(pg_schema_url, (CORPUS / "tpch.sql").read_text())
+    target = f"duckdb:///{tmp_path}/copy.duckdb"
+    made = cli(
+        "generate", "--seed", "2", "--schema-from", pg_schema_url, "--url", target,
+        "--config", str(config_file), "--quiet",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert cli("verify", target).returncode == 0
+    schema = read_meta(target)["schema"]
+    assert schema.origin == "database"
+    assert schema.table("lineitem").primary_key == ["l_orderkey", "l_linenumber"]
+    assert [c.type.sql() for c in schema.table("part").columns][:3] == [
+        "INTEGER", "VARCHAR(55)", "CHAR(25)",
+    ]  # fmt: skip
+
+
+MODELS = """
+import enum
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Colour(enum.Enum):
+    red = "red"
+    green = "green"
+
+
+class Shop(Base):
+    __tablename__ = "shop"
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    colour: Mapped[Colour] = mapped_column(sa.Enum(Colour, name="colour"))
+
+
+class Sale(Base):
+    __tablename__ = "sale"
+    shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shop.id"), primary_key=True)
+    n: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    amount: Mapped[float] = mapped_column(sa.Numeric(8, 2))
+    at: Mapped[sa.DateTime] = mapped_column(sa.DateTime(timezone=True))
+    __table_args__ = (sa.CheckConstraint("amount > 0", name="ck_sale_amount"),)
+"""
+
+
+def test_schema_from_sqlalchemy_models(tmp_path, config_file) -> None:
+    (tmp_path / "shopmodels.py").write_text(textwrap.dedent(MODELS))
+    target = f"sqlite:///{tmp_path}/models.sqlite"
+    made = cli(
+        "generate", "--seed", "1", "--schema-from", "shopmodels:Base", "--url", target,
+        "--config", str(config_file), "--quiet", cwd=tmp_path,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert cli("verify", target).returncode == 0
+    schema = read_meta(target)["schema"]
+    assert schema.origin == "models"
+    sale = schema.table("sale")
+    assert sale.primary_key == ["shop_id", "n"]
+    assert [c.type.sql() for c in sale.columns] == [
+        "UUID", "INTEGER", "NUMERIC(8,2)", "TIMESTAMP WITH TIME ZONE",
+    ]  # fmt: skip
+    assert schema.table("shop").column("colour").labels == ["red", "green"]
+    bad = cli(
+        "generate", "--seed", "1", "--schema-from", "shopmodels:Nope", "--url", target, cwd=tmp_path
+    )
+    assert bad.returncode == 2 and "shopmodels has no Nope" in bad.stderr
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_alembic_migrations_to_head_then_fill(tmp_path, config_file, engine, request) -> None:
+    """fixtures/alembic holds real migrations (two revisions, batch ALTER on SQLite);
+    fill --alembic-config upgrades the target to head, then fills it."""
+    if engine == "postgresql":
+        url = request.getfixturevalue("pg_schema_url")
+        _pg_execute(url, "SELECT 1")  # the schema exists; Alembic creates the tables
+    else:
+        url = f"sqlite:///{tmp_path}/library.sqlite"
+    filled = cli(
+        "fill", url, "--alembic-config", str(ALEMBIC_INI), "--config", str(config_file), "--quiet"
+    )
+    assert filled.returncode == 0, filled.stderr
+    verified = cli("verify", url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    schema = read_meta(url)["schema"]
+    assert schema.table_names == ["author", "book", "loan"]
+    assert schema.table("book").column("genre").labels == ["novel", "poetry", "essay"]
+    dialect = get_dialect(url)
+    con = dialect.connect(read_only=True)
+    version = dialect.fetchall(con, "SELECT version_num FROM alembic_version")
+    con.close()
+    assert version == [("0002",)]
