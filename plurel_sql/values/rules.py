@@ -88,6 +88,7 @@ def _p(role: str, words: str, parts: str = "") -> Pattern:
 NUMBER_SCALES: dict[str, tuple[float, float, str, bool]] = {
     "latitude": (-90.0, 90.0, "uniform", False),
     "longitude": (-180.0, 180.0, "uniform", False),
+    "flag": (0.0, 1.0, "uniform", True),
     "percentage": (0.0, 100.0, "uniform", False),
     "discount": (0.0, 0.3, "uniform", False),
     "tax": (0.0, 0.25, "uniform", False),
@@ -131,6 +132,7 @@ NUMBER_SCALES: dict[str, tuple[float, float, str, bool]] = {
 
 #: In priority order within each matching pass (head noun, any token, pieces).
 NUMBER_PATTERNS = (
+    _p("flag", "is has opted optin enabled active verified deleted subscribed flag"),
     _p("latitude", "latitude lat"),
     _p("longitude", "longitude lng lon long"),
     _p("percentage", "percent percentage pct", "percent"),
@@ -370,6 +372,8 @@ def _match(
 
 
 def _number_rule(words: NameWords, window: tuple[str, str]) -> NumberRule | None:
+    if words.tokens[:1] in (("is",), ("has",)):  # is_deleted, has_children: 0 or 1
+        return NumberRule("flag", *NUMBER_SCALES["flag"])
     pattern = _match(NUMBER_PATTERNS, words, WEAK_HEADS)
     if pattern is None:
         return None

@@ -375,10 +375,12 @@ def _code(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
     budget = spec.limits.budget
     digits = max(len(str(max(n - 1, 1))), 5)
     letters = re.sub(r"[^A-Za-z]", "", spec.column).upper()[:3] or "ID"
-    number = (positions * 7_919 + 13) % (10**digits) if digits < 18 else positions
-    if budget >= len(letters) + 1 + digits:
-        return _join(letters, "-", _digits(number, digits))
-    return pc.utf8_slice_codeunits(_digits(number, digits), 0, budget)
+    room = budget - 1 - digits  # letters that fit before "-" and the digits
+    if room >= 1:
+        number = (positions * 7_919 + 13) % (10**digits) if digits < 18 else positions
+        return _join(letters[:room], "-", _digits(number, digits))
+    width = min(budget, 18)
+    return _digits((positions * 7_919 + 13) % (10**width), width)
 
 
 def _title(spec: ColumnText, positions: np.ndarray, n: int) -> pa.Array:
