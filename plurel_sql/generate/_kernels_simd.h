@@ -1,21 +1,37 @@
 /*
- * The SCM kernels, written once on 8-lane vectors (GCC vector extensions) and
- * compiled twice (see _kernels_avx2_fma.c, _kernels_base.c); the including file
- * defines KERNEL_TABLE and KERNEL_NAME. Everything here is static except that table.
+ * The SCM kernels, written once on 8-lane vectors (GCC vector extensions, which clang
+ * also implements) and compiled once per build: _kernels_avx2_fma.c (x86-64 AVX2 +
+ * FMA3) and _kernels_base.c (the target's baseline: SSE2 on x86-64, NEON on AArch64,
+ * plain vector code elsewhere). The including file defines KERNEL_TABLE and
+ * KERNEL_NAME, and KERNELS_AVX2_FMA for the AVX2 build. Everything here is static
+ * except that table.
  *
  * Elementwise loops pad their last partial vector, so every element goes through
  * the same instructions whatever its position. Only IEEE add/sub/mul/div/sqrt, fused
  * multiply-add (rounded once), min/max, conversions and comparisons are used (the
  * transcendental functions are polynomials below) and the compiler's own contraction
- * into FMA is off: a multiply-add is fused exactly where fma_ says so, in both builds,
- * so both give bit-identical results.
+ * into FMA is off: a multiply-add is fused exactly where fma_ says so, in every
+ * build, so all builds give bit-identical results. Where instruction sets differ in
+ * semantics (min/max of NaN and signed zeros; out-of-range float-to-int conversion,
+ * which no kernel reaches: every converted value is clamped first), the helpers
+ * below give the x86 semantics everywhere.
  */
 #include <string.h>
 
 #include "_kernels.h"
 
-#if defined(__SSE2__)
+/* The instruction set of this build. The AVX2 build is compiled under a target
+ * attribute or pragma (see _kernels_avx2_fma.c), where clang, unlike GCC, does not
+ * define __AVX2__, so the including file says so itself. */
+#if defined(KERNELS_AVX2_FMA)
+#define ISA_AVX2_FMA 1
 #include <immintrin.h>
+#elif defined(__SSE2__)
+#define ISA_SSE2 1
+#include <immintrin.h>
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#define ISA_NEON 1
+#include <arm_neon.h>
 #endif
 
 #define INLINE static inline __attribute__((always_inline))
@@ -43,11 +59,11 @@ INLINE void store(float *p, vf v) { memcpy(p, &v, sizeof v); }
 INLINE vf splat(float x) { return (vf){x, x, x, x, x, x, x, x}; }
 /* lanes of ``mask`` are all ones (take a) or all zeros (take b) */
 INLINE vf select_(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
-#if defined(__AVX2__)
+#if defined(ISA_AVX2_FMA)
 /* MAXPS/MINPS return the first operand exactly when a > b (resp. a < b) */
 INLINE vf max_(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
 INLINE vf min_(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
-#elif defined(__SSE2__)
+#elif defined(ISA_SSE2)
 /* the same instruction on both 4-lane halves */
 #define SSE_HALVES(name, instruction)                                                      \
     INLINE vf name(vf a, vf b)                                                             \
@@ -63,17 +79,33 @@ INLINE vf min_(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
 SSE_HALVES(max_, _mm_max_ps)
 SSE_HALVES(min_, _mm_min_ps)
 #else
+/* MAXPS/MINPS semantics on any instruction set (NEON's FMAX and FMIN differ: they
+ * return NaN when either operand is NaN, and +0 (FMAX) or -0 (FMIN) for +-0 in
+ * either order) */
 INLINE vf max_(vf a, vf b) { return select_(a > b, a, b); }
 INLINE vf min_(vf a, vf b) { return select_(a < b, a, b); }
 #endif
 /* a * b + c rounded once (IEEE fusedMultiplyAdd): the same bits in every build. The
- * AVX2 build has the instruction (it requires FMA3); elsewhere each lane calls fmaf,
- * which is one instruction where the target has one (AArch64, for one) and a libm
- * call on baseline x86-64: correctly rounded, with the instruction where the CPU has
- * it and in software where not, but generation is 20x slower or more that way.
- * (An inline emulation in double, rounding to odd, measured no faster.) */
-#if defined(__FMA__)
+ * AVX2 build has the instruction (it requires FMA3), and so has every AArch64 CPU
+ * (FMLA). Elsewhere each lane calls fmaf, which is one instruction where the target
+ * has one and a libm call on baseline x86-64: correctly rounded, with the
+ * instruction where the CPU has it and in software where not, but generation is 20x
+ * slower or more that way. (An inline emulation in double, rounding to odd, measured
+ * no faster.) */
+#if defined(ISA_AVX2_FMA)
 INLINE vf fma_(vf a, vf b, vf c) { return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c); }
+#elif defined(ISA_NEON)
+INLINE vf fma_(vf a, vf b, vf c)
+{
+    float32x4_t x[2], y[2], z[2];
+    memcpy(x, &a, sizeof a);
+    memcpy(y, &b, sizeof b);
+    memcpy(z, &c, sizeof c);
+    z[0] = vfmaq_f32(z[0], x[0], y[0]); /* z + x * y: the accumulator comes first */
+    z[1] = vfmaq_f32(z[1], x[1], y[1]);
+    memcpy(&c, z, sizeof c);
+    return c;
+}
 #else
 INLINE vf fma_(vf a, vf b, vf c)
 {
@@ -99,14 +131,15 @@ INLINE vf sqrt_(vf x)
 /* bit l set when lane l of ``mask`` (all ones or all zeros per lane) is set */
 INLINE uint32_t lane_bits_(vi mask)
 {
-#if defined(__AVX2__)
+#if defined(ISA_AVX2_FMA)
     __m256 m;
     memcpy(&m, &mask, sizeof m);
     return (uint32_t)_mm256_movemask_ps(m);
 #else
-    uint32_t bits = 0;
-    for (int l = 0; l < LANES; l++) bits |= (uint32_t)(mask[l] & 1) << l;
-    return bits;
+    vu bits = (vu)mask & (vu){1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u};
+    uint32_t set = 0;
+    for (int l = 0; l < LANES; l++) set |= bits[l];
+    return set;
 #endif
 }
 
@@ -357,7 +390,7 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
             for (int k = 0; k < din; k++) {
                 const float *wk = w + (Py_ssize_t)k * 32;
                 vf w0 = load(wk), w1 = load(wk + 8), w2 = load(wk + 16), w3 = load(wk + 24);
-#ifdef __AVX2__
+#ifdef ISA_AVX2_FMA
                 /* keep the weights in registers: otherwise gcc folds each load into both
                  * rows' multiplies, and the loads, not the arithmetic, set the pace */
                 __asm__("" : "+x"(w0), "+x"(w1), "+x"(w2), "+x"(w3));
