@@ -66,11 +66,20 @@ INLINE void store(float *p, vf v) { memcpy(p, &v, sizeof v); }
 INLINE vf splat(float x) { return (vf){x, x, x, x, x, x, x, x}; }
 /* lanes of ``mask`` are all ones (take a) or all zeros (take b) */
 INLINE vf select_(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
-/* Lane-wise comparisons (lanes all ones where true, else zero) and float <-> int32
- * conversions (to_int truncates; every value it meets is in range): the operators,
- * or NEON instructions on the two 4-lane halves for GCC (see GCC_NEON). */
-#if defined(GCC_NEON)
-#define NEON_HALVES(name, out_t, in_t, out_half, in_half, instruction)                     \
+/* name(a[, b]): a 4-lane ``instruction`` on both halves of 8-lane vectors */
+#define HALVES_1(name, out_t, in_t, out_half, in_half, instruction)                        \
+    INLINE out_t name(in_t a)                                                              \
+    {                                                                                      \
+        in_half x[2];                                                                      \
+        out_half r[2];                                                                     \
+        out_t out;                                                                         \
+        memcpy(x, &a, sizeof a);                                                           \
+        r[0] = instruction(x[0]);                                                          \
+        r[1] = instruction(x[1]);                                                          \
+        memcpy(&out, r, sizeof out);                                                       \
+        return out;                                                                        \
+    }
+#define HALVES_2(name, out_t, in_t, out_half, in_half, instruction)                        \
     INLINE out_t name(in_t a, in_t b)                                                      \
     {                                                                                      \
         in_half x[2], y[2];                                                                \
@@ -83,33 +92,18 @@ INLINE vf select_(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (
         memcpy(&out, r, sizeof out);                                                       \
         return out;                                                                        \
     }
-NEON_HALVES(gt_, vi, vf, uint32x4_t, float32x4_t, vcgtq_f32)
-NEON_HALVES(lt_, vi, vf, uint32x4_t, float32x4_t, vcltq_f32)
-NEON_HALVES(eq_, vi, vf, uint32x4_t, float32x4_t, vceqq_f32)
-NEON_HALVES(lt_i, vi, vi, uint32x4_t, int32x4_t, vcltq_s32)
-NEON_HALVES(eq_i, vi, vi, uint32x4_t, int32x4_t, vceqq_s32)
-INLINE vi to_int(vf x)
-{
-    float32x4_t h[2];
-    int32x4_t r[2];
-    vi out;
-    memcpy(h, &x, sizeof x);
-    r[0] = vcvtq_s32_f32(h[0]);
-    r[1] = vcvtq_s32_f32(h[1]);
-    memcpy(&out, r, sizeof out);
-    return out;
-}
-INLINE vf to_float(vi x)
-{
-    int32x4_t h[2];
-    float32x4_t r[2];
-    vf out;
-    memcpy(h, &x, sizeof x);
-    r[0] = vcvtq_f32_s32(h[0]);
-    r[1] = vcvtq_f32_s32(h[1]);
-    memcpy(&out, r, sizeof out);
-    return out;
-}
+
+/* Lane-wise comparisons (lanes all ones where true, else zero) and float <-> int32
+ * conversions (to_int truncates; every value it meets is in range): the operators,
+ * or NEON instructions on the two 4-lane halves for GCC (see GCC_NEON). */
+#if defined(GCC_NEON)
+HALVES_2(gt_, vi, vf, uint32x4_t, float32x4_t, vcgtq_f32)
+HALVES_2(lt_, vi, vf, uint32x4_t, float32x4_t, vcltq_f32)
+HALVES_2(eq_, vi, vf, uint32x4_t, float32x4_t, vceqq_f32)
+HALVES_2(lt_i, vi, vi, uint32x4_t, int32x4_t, vcltq_s32)
+HALVES_2(eq_i, vi, vi, uint32x4_t, int32x4_t, vceqq_s32)
+HALVES_1(to_int, vi, vf, int32x4_t, float32x4_t, vcvtq_s32_f32)
+HALVES_1(to_float, vf, vi, float32x4_t, int32x4_t, vcvtq_f32_s32)
 #else
 INLINE vi gt_(vf a, vf b) { return a > b; }
 INLINE vi lt_(vf a, vf b) { return a < b; }
@@ -127,20 +121,8 @@ INLINE vi splat_i(int32_t x) { return (vi){x, x, x, x, x, x, x, x}; }
 INLINE vf max_(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
 INLINE vf min_(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
 #elif defined(ISA_SSE2)
-/* the same instruction on both 4-lane halves */
-#define SSE_HALVES(name, instruction)                                                      \
-    INLINE vf name(vf a, vf b)                                                             \
-    {                                                                                      \
-        __m128 x[2], y[2];                                                                 \
-        memcpy(x, &a, sizeof a);                                                           \
-        memcpy(y, &b, sizeof b);                                                           \
-        x[0] = instruction(x[0], y[0]);                                                    \
-        x[1] = instruction(x[1], y[1]);                                                    \
-        memcpy(&a, x, sizeof a);                                                           \
-        return a;                                                                          \
-    }
-SSE_HALVES(max_, _mm_max_ps)
-SSE_HALVES(min_, _mm_min_ps)
+HALVES_2(max_, vf, vf, __m128, __m128, _mm_max_ps)
+HALVES_2(min_, vf, vf, __m128, __m128, _mm_min_ps)
 #else
 /* MAXPS/MINPS semantics on any instruction set (NEON's FMAX and FMIN differ: they
  * return NaN when either operand is NaN, and +0 (FMAX) or -0 (FMIN) for +-0 in
