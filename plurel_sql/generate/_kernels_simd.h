@@ -358,7 +358,7 @@ INLINE vf sines_(vf x, const float *params)
  * keeps in memory on AArch64 (see GCC_NEON). */
 INLINE void neon_rows_by_32_(const float *row, int din, const float *w, int rows, vf *const *out)
 {
-    float32x4_t a[8], b[8]; /* registers: accessed only whole, one at a time */
+    float32x4_t a[8], b[8]; /* kept in registers (a 2-d array, or 32-byte copies, are not) */
     for (int j = 0; j < 8; j++) a[j] = b[j] = vdupq_n_f32(0.0f);
     for (int k = 0; k < din; k++) {
         const float *wk = w + (Py_ssize_t)k * 32;

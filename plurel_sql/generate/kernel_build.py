@@ -52,15 +52,15 @@ EXTENSION = {
 }
 
 _X86_64 = {"x86_64", "amd64"}
-_AARCH64 = {"aarch64", "arm64"}
+_FAST_BUILDS = {"avx2-fma", "neon"}
 _warned = False
 
 
 def slow_build_message(build: str, machine: str, fast_build_compiled: bool) -> str | None:
     """Why generation may be slow with kernel ``build`` on ``machine``, or None."""
-    machine = machine.lower()
-    if machine in _AARCH64 or build == "avx2-fma":
+    if build in _FAST_BUILDS:
         return None
+    machine = machine.lower()
     if machine not in _X86_64:
         return (
             f"plurel-sql's kernels have not been tested on {machine}: the generator runs "
