@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import numpy as np
 import pytest
+from generator_helpers import small_config, table_checksums
 from scipy import special, stats
 
 from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams
@@ -21,7 +22,6 @@ from plurel_sql.generate.mlp import MLP, NumericEncoder, sample_mlps
 from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.scm import Accumulator, beta_noise_table
 from plurel_sql.generate.stream import DatabaseGenerator
-from tests.generator_helpers import small_config, table_checksums
 
 T = TypeVar("T")
 

@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 import pytest
+from generator_helpers import small_config
 
 from plurel_sql.errors import ConfigError
 from plurel_sql.many import generate_many, parse_seeds, url_for
 from plurel_sql.materialize.meta import read_meta
-from tests.generator_helpers import small_config
 
 
 def test_same_data_whatever_the_worker_count(tmp_path) -> None:

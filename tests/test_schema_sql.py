@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
+from generator_helpers import generated_tables, small_config
 
 from plurel_sql.config import default_config
 from plurel_sql.errors import SchemaError
 from plurel_sql.generate.stream import DatabaseGenerator
 from plurel_sql.schema.from_sql import schema_from_sql
-from tests.generator_helpers import generated_tables, small_config
 
 SHOP = Path(__file__).parent.parent / "fixtures" / "shop.sql"
 
