@@ -103,12 +103,12 @@ def pg_schema_url(pg_url: str) -> Iterator[str]:
     """``pg_url`` with a fresh ``?schema=`` (dropped afterwards), so tests never collide."""
     import psycopg
 
-    from plurel_sql.dialects import get_dialect
+    from plurel_sql.dialects import create_engine
 
     name = f"t_{uuid.uuid4().hex[:10]}"
     sep = "&" if "?" in pg_url else "?"
     yield f"{pg_url}{sep}schema={name}"
-    dialect = get_dialect(pg_url)
+    dialect = create_engine(pg_url).dialect
     con = dialect.connect()
     try:
         with con.cursor() as cur:

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from plurel_sql.cli import main
-from plurel_sql.dialects import get_dialect
+from plurel_sql.dialects import create_engine
 
 PASSWORD = "Hunter2-secret"
 
@@ -143,7 +143,7 @@ def test_unroutable_host_fails_within_ten_seconds(capsys):
 
 @pytest.mark.postgres
 def test_wrong_credentials(pg_url, capsys):
-    u = get_dialect(pg_url).url.sa_url
+    u = create_engine(pg_url).url.sa_url
     bad = u.set(username="nobody_here", password=PASSWORD, drivername="postgresql")
     url = bad.render_as_string(hide_password=False)
     started = time.monotonic()
@@ -156,7 +156,7 @@ def test_wrong_credentials(pg_url, capsys):
 
 @pytest.mark.postgres
 def test_postgres_cli_masks_password_in_progress(pg_url, capsys, small_config_file):
-    password = get_dialect(pg_url).url.password
+    password = create_engine(pg_url).url.password
     schema = f"cli_{int(time.time() * 1000) % 10**9}"
     args = ["generate", "--seed", "2", "--url", pg_url, "--pg-schema", schema,
             "--config", str(small_config_file)]  # fmt: skip
@@ -172,7 +172,7 @@ def test_postgres_cli_masks_password_in_progress(pg_url, capsys, small_config_fi
     assert_one_line_error(code, err, f"schema '{schema}'", "--replace")
     if password:
         assert password not in err
-    dialect = get_dialect(url)
+    dialect = create_engine(url).dialect
     con = dialect.connect()
     with con.cursor() as cur:
         cur.execute(f"DROP SCHEMA {dialect.quote(schema)} CASCADE")

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 import torch
 from loader_fixtures import build_duckdb, build_postgres, small_schema
+from standins.memory_walk import MemorySampler
 from torch.utils.data import DataLoader
 
 from plurel_sql.loader import ContextDataset
@@ -143,7 +144,7 @@ def test_many_databases_mixed_engines(duck: str, duck2: str, pg: str) -> None:
 
 def test_memory_engine_matches_sql_in_dataset(duck: str) -> None:
     a = ContextDataset(duck, **KW)
-    b = ContextDataset(duck, engine="memory", **KW)
+    b = ContextDataset(duck, sampler=MemorySampler, **KW)
     for x, y in zip(a, b, strict=True):
         assert _same(x, y)
 

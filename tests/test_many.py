@@ -9,8 +9,8 @@ import pytest
 from generator_helpers import small_config
 
 from plurel_sql.errors import ConfigError
-from plurel_sql.many import generate_many, parse_seeds, url_for
 from plurel_sql.materialize.meta import read_meta
+from plurel_sql.orchestrate.many import generate_many, parse_seeds, url_for
 
 
 def test_same_data_whatever_the_worker_count(tmp_path) -> None:
