@@ -180,6 +180,7 @@ def test_postgres_cli_masks_password_in_progress(pg_url, capsys, small_config_fi
     con.close()
 
 
+@pytest.mark.slow
 def test_sqlite_via_cli_and_subprocess_exit_codes(tmp_path, small_config_file):
     """The real console entry point: exit codes and stderr of a separate process."""
     url = f"sqlite:///{tmp_path / 'cli.sqlite'}"

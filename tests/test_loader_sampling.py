@@ -122,6 +122,7 @@ def test_no_leakage(url: str, split: str) -> None:
     assert checked > 0
 
 
+@pytest.mark.slow
 def test_width_cap_binds_and_holds(url: str) -> None:
     max_width = 2
     src = ContextSource(url, ctx_len=10**5, max_width=max_width, batch_size=64, seed=0)

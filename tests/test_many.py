@@ -51,6 +51,7 @@ def test_template_needs_the_seed_field() -> None:
         url_for("duckdb:///same.duckdb", 3)
 
 
+@pytest.mark.slow
 def test_cli(tmp_path) -> None:
     config = tmp_path / "small.toml"
     config.write_text(small_config().to_toml())

@@ -16,6 +16,8 @@ from plurel_sql.config import Config
 from plurel_sql.dialects import create_engine
 from plurel_sql.materialize import read_meta, verify_database
 
+pytestmark = pytest.mark.slow  # each test kills a dozen subprocesses mid-load
+
 KILL_DATABASE = {
     "num_tables": [6, 6],
     "entity_rows": [200, 400],
