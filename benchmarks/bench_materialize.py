@@ -45,12 +45,14 @@ from pathlib import Path
 import pyarrow as pa
 import sqlalchemy as sa
 
-from plurel_sql.config import Config
-from plurel_sql.dialects import get_dialect
-from plurel_sql.materialize.ddl import build_metadata
-from plurel_sql.materialize.fabricate import FabricatedSource
-from plurel_sql.materialize.writer import write_database
-from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # test stand-ins
+from standins.fabricate import FabricatedSource  # noqa: E402
+
+from plurel_sql.config import Config  # noqa: E402
+from plurel_sql.dialects import create_engine  # noqa: E402
+from plurel_sql.materialize.ddl import build_metadata  # noqa: E402
+from plurel_sql.materialize.writer import write_database  # noqa: E402
+from plurel_sql.schema.ir import Column, ForeignKey, Schema, Table  # noqa: E402
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 LARGE = {"num_tables": [8, 8], "entity_rows": [20000, 20000], "activity_rows": [100000, 100000]}
@@ -122,7 +124,7 @@ def end_to_end(urls: dict[str, str], quick: bool, large_seeds: int = 3) -> list[
     out = []
     for label, config, seed in _runs(quick, large_seeds):
         for engine, url in urls.items():
-            r = write_database(DatabaseGenerator(config, seed), get_dialect(url), seed=seed,
+            r = write_database(DatabaseGenerator(config, seed), url, seed=seed,
                                config=config.to_dict(), replace=True)  # fmt: skip
             load_s = r.total_seconds - r.generate_seconds
             out.append(_e2e_row(label, engine, seed, r, r.generate_seconds, load_s,
@@ -145,7 +147,7 @@ def end_to_end_split(urls: dict[str, str], quick: bool, large_seeds: int = 3) ->
         final = generator.final_schema
         for engine, url in urls.items():
             started = time.perf_counter()
-            r = write_database(_Replay(final, batches), get_dialect(url), seed=seed,
+            r = write_database(_Replay(final, batches), url, seed=seed,
                                config=config.to_dict(), replace=True)  # fmt: skip
             load_s = time.perf_counter() - started
             out.append(_e2e_row(label, engine, seed, r, generate_s, load_s))
@@ -234,11 +236,11 @@ class _Replay:
 
 
 def _time_load(url: str, schema: Schema, batches: list, **dialect_attrs) -> float:
-    dialect = get_dialect(url)
+    engine = create_engine(url)
     for key, value in dialect_attrs.items():
-        setattr(dialect, key, value)
+        setattr(engine.dialect, key, value)
     started = time.perf_counter()
-    write_database(_Replay(schema, batches), dialect, seed=0, config={}, replace=True)
+    write_database(_Replay(schema, batches), engine, seed=0, config={}, replace=True)
     return time.perf_counter() - started
 
 
@@ -252,7 +254,7 @@ def duckdb_native(path: Path, rows: int, keyed: bool = False) -> float:
     con = duckdb.connect(str(path))
     if keyed:
         schema = shape_schema(rows)
-        dialect = get_dialect(f"duckdb:///{path}")
+        dialect = create_engine(f"duckdb:///{path}").dialect
         for table in build_metadata(schema).sorted_tables:
             con.execute(str(sa.schema.CreateTable(table).compile(dialect=dialect.sa_dialect)))
         con.execute("INSERT INTO parent SELECT range FROM range(1000)")
@@ -277,7 +279,7 @@ def pg_native_copy(url: str, schema: Schema, batches: list, keyed: bool = False)
     with ``keyed`` also ALTER TABLE ... ADD PRIMARY KEY / FOREIGN KEY afterwards."""
     from plurel_sql.dialects.pgcopy import encode_batch
 
-    dialect = get_dialect(url)
+    dialect = create_engine(url).dialect
     con = dialect.connect()
     tables = {t.name: t for t in build_metadata(schema, dialect.schema, keys=False).tables.values()}
     buffers = {name: [encode_batch(b) for t, b in batches if t.name == name] for name in tables}
@@ -322,7 +324,7 @@ def pgbench_init(url: str, scale: int) -> float | None:
     exe = PG_BIN / "pgbench"
     if not exe.exists():
         return None
-    d = get_dialect(url).url.sa_url
+    d = create_engine(url).url.sa_url
     env = dict(os.environ)
     if d.password:
         env["PGPASSWORD"] = d.password

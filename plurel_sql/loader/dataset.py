@@ -93,6 +93,16 @@ class ContextDataset(IterableDataset):
     def databases(self) -> list[Database]:
         return self.source.dbs
 
+    @property
+    def column_names(self) -> list[list[tuple[str, str]]]:
+        """Per database, the (table, column) of each index ``col_name_idxs`` takes."""
+        return [s.layout.column_names for s in self.source.samplers]
+
+    @property
+    def num_seed_rows(self) -> int:
+        """Seed rows (contexts) of the split over all tasks: one epoch's size."""
+        return len(self.source.items)
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
