@@ -278,3 +278,17 @@ def test_generate_is_callable_whatever_was_imported_first(tmp_path):
         "import plurel_sql.generate.mlp as m; print(m.__name__)"
     )
     assert _fresh(code).split() == ["True", "plurel_sql.generate.mlp"]
+
+
+def test_every_package_ships_in_the_wheel():
+    """pyproject lists packages explicitly: a new package must be added there."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "plurel_sql").rglob("__init__.py")
+    } | {"plurel_sql.dialects"}
+    assert found == listed

@@ -78,6 +78,16 @@ def test_batches_are_tensors_of_documented_shapes(duck: str) -> None:
     assert (batch["is_targets"].sum(1) == 1).all()
 
 
+def test_vocabulary_and_size(duck: str) -> None:
+    ds = ContextDataset(duck, **KW)
+    assert ds.num_seed_rows == sum(_expected(ds).values()) > 0
+    names = ds.column_names[0]
+    assert len(names) == len(set(names)) and ("orders", "amount") in names
+    batch = next(iter(ds))
+    used = batch["col_name_idxs"][~batch["is_padding"]]
+    assert int(used.max()) < len(names)
+
+
 def test_same_seed_and_epoch_give_identical_batches(duck: str) -> None:
     a, b = ContextDataset(duck, **KW), ContextDataset(duck, **KW)
     for x, y in zip(a, b, strict=True):
