@@ -34,6 +34,8 @@ META_TABLE = "plurel_meta"
 #: Tables named ``plurel_*`` belong to a generation (its metadata, and caches earlier
 #: versions kept such as ``plurel_stats``); ``--replace`` drops them with it.
 RESERVED_PREFIX = "plurel_"
+#: in-memory relations the loader binds into a query: name -> int64 columns
+Relations = Mapping[str, Mapping[str, np.ndarray]]
 
 
 def meta_table(schema: str | None = None) -> sa.Table:
@@ -230,15 +232,28 @@ class Dialect(LoaderSQL):
             self.execute(con, sql)
 
     def run(
-        self,
-        con: Any,
-        sql: str,
-        relations: Mapping[str, Mapping[str, np.ndarray]] | None = None,
-        params: Sequence[Any] = (),
+        self, con: Any, sql: str, relations: Relations | None = None, params: Sequence[Any] = ()
     ) -> pa.Table:
         """Run loader SQL with each of ``relations`` (name -> int64 columns) bound as a
         relation of that name, and return the result as an Arrow table."""
+        with self.bind_relations(con, relations or {}) as (prefix, bound):
+            return self.query_arrow(con, prefix + sql, [*bound, *params])
+
+    @contextlib.contextmanager
+    def bind_relations(self, con: Any, relations: Relations) -> Iterator[tuple[str, list[Any]]]:
+        """Make each relation joinable by its name for one query: yields the SQL text
+        to put before the query and the parameters that text binds (engine hook)."""
         raise NotImplementedError
+        yield  # pragma: no cover
+
+    def query_arrow(self, con: Any, sql: str, params: list[Any]) -> pa.Table:
+        """The rows of ``sql`` as an Arrow table (through a DB-API cursor here)."""
+        cur = con.cursor()
+        try:
+            cur.execute(sql, params)
+            return cursor_to_arrow(cur)
+        finally:
+            cur.close()
 
     # --------------------------------------------------------------------- errors
     def conflict_error(self, where: str, clash: set[str]) -> DatabaseError:

@@ -14,16 +14,17 @@ hop keeps its ``max_width`` children with DuckDB's top-N aggregate.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import duckdb
 import duckdb_engine
-import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
+from plurel_sql.dialects.base import Relations
 from plurel_sql.dialects.filebased import FileDialect
 from plurel_sql.dialects.loader_sql import FRONTIER, EdgeSpec
 
@@ -141,22 +142,20 @@ class DuckDBDialect(FileDialect):
     def epoch_seconds(self, expr: str) -> str:
         return f"(epoch_us({expr}) // 1000000)"
 
-    def run(
-        self,
-        con: Any,
-        sql: str,
-        relations: Mapping[str, Mapping[str, np.ndarray]] | None = None,
-        params: Sequence[Any] = (),
-    ) -> pa.Table:
+    @contextlib.contextmanager
+    def bind_relations(self, con: Any, relations: Relations) -> Iterator[tuple[str, list[Any]]]:
         names = []
         try:
-            for name, cols in (relations or {}).items():
+            for name, cols in relations.items():
                 con.register(name, pa.table({k: pa.array(v) for k, v in cols.items()}))
                 names.append(name)
-            cur = con.execute(sql, list(params)) if params else con.execute(sql)
-            with warnings.catch_warnings():  # "extra copy" note: results here are small
-                warnings.simplefilter("ignore")
-                return cur.to_arrow_table()
+            yield "", []
         finally:
             for name in names:
                 con.unregister(name)
+
+    def query_arrow(self, con: Any, sql: str, params: list[Any]) -> pa.Table:
+        cur = con.execute(sql, params) if params else con.execute(sql)
+        with warnings.catch_warnings():  # "extra copy" note: results here are small
+            warnings.simplefilter("ignore")
+            return cur.to_arrow_table()

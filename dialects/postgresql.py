@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as sa_pg
 
-from plurel_sql.dialects.base import META_TABLE, Dialect, WriteSession, cursor_to_arrow
+from plurel_sql.dialects.base import META_TABLE, Dialect, Relations, WriteSession
 from plurel_sql.dialects.loader_sql import EdgeSpec
 from plurel_sql.dialects.pgcopy import encode_batch
 from plurel_sql.dialects.url import mask_url
@@ -192,25 +192,14 @@ class PostgreSQLDialect(Dialect):
     def epoch_seconds(self, expr: str) -> str:
         return f"CAST(FLOOR(EXTRACT(EPOCH FROM {expr})) AS BIGINT)"
 
-    def run(
-        self,
-        con: Any,
-        sql: str,
-        relations: Mapping[str, Mapping[str, np.ndarray]] | None = None,
-        params: Sequence[Any] = (),
-    ) -> pa.Table:
+    @contextlib.contextmanager
+    def bind_relations(self, con: Any, relations: Relations) -> Iterator[tuple[str, list[Any]]]:
+        """One array parameter per column, a CTE per relation (``unnest``)."""
         ctes = []
         bound: list[Any] = []
-        for name, cols in (relations or {}).items():
+        for name, cols in relations.items():
             names = list(cols)
             arrays = ", ".join("%s::bigint[]" for _ in names)
-            aliases = ", ".join(names)
-            ctes.append(f"{name} AS (SELECT * FROM unnest({arrays}) AS u({aliases}))")
+            ctes.append(f"{name} AS (SELECT * FROM unnest({arrays}) AS u({', '.join(names)}))")
             bound += [np.asarray(cols[n], dtype=np.int64).tolist() for n in names]
-        text = sql
-        if ctes:
-            # relation parameters come first, in the order the CTEs are written
-            text = "WITH " + ", ".join(ctes) + " " + sql
-        with con.cursor() as cur:
-            cur.execute(text, [*bound, *params])
-            return cursor_to_arrow(cur)
+        yield ("WITH " + ", ".join(ctes) + " " if ctes else ""), bound

@@ -18,10 +18,11 @@ Python takes the square root.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sa_sqlite
 
-from plurel_sql.dialects.base import cursor_to_arrow
+from plurel_sql.dialects.base import Relations
 from plurel_sql.dialects.filebased import FileDialect
 from plurel_sql.dialects.loader_sql import HASH_A, HASH_B, HASH_D, HASH_P, EdgeSpec, quote
 from plurel_sql.errors import DatabaseError
@@ -123,14 +124,10 @@ class SQLiteDialect(FileDialect):
         con.execute("CREATE INDEX temp.plurel_up_child ON plurel_up (child)")
         con.execute("CREATE INDEX temp.plurel_down_parent ON plurel_down (parent)")
 
-    def run(
-        self,
-        con: Any,
-        sql: str,
-        relations: Mapping[str, Mapping[str, np.ndarray]] | None = None,
-        params: Sequence[Any] = (),
-    ) -> pa.Table:
-        for name, cols in (relations or {}).items():
+    @contextlib.contextmanager
+    def bind_relations(self, con: Any, relations: Relations) -> Iterator[tuple[str, list[Any]]]:
+        """Each relation written into a TEMP table of its name (no array parameters)."""
+        for name, cols in relations.items():
             names = list(cols)
             con.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
             con.execute(
@@ -139,7 +136,7 @@ class SQLiteDialect(FileDialect):
             rows = zip(*(np.asarray(cols[n], dtype=np.int64).tolist() for n in names), strict=True)
             ph = ", ".join("?" for _ in names)
             con.executemany(f"INSERT INTO {quote(name)} VALUES ({ph})", rows)
-        return cursor_to_arrow(con.execute(sql, list(params)))
+        yield "", []
 
     float_type = "REAL"
 

@@ -155,7 +155,7 @@ def test_wrong_credentials(pg_url, capsys):
 
 
 @pytest.mark.postgres
-def test_postgres_cli_masks_password_in_progress(pg_url, capsys, small_config_file):
+def test_postgres_cli_masks_password_in_progress(pg_url, drop_pg_schema, capsys, small_config_file):
     password = create_engine(pg_url).url.password
     schema = f"cli_{int(time.time() * 1000) % 10**9}"
     args = ["generate", "--seed", "2", "--url", pg_url, "--pg-schema", schema,
@@ -172,12 +172,7 @@ def test_postgres_cli_masks_password_in_progress(pg_url, capsys, small_config_fi
     assert_one_line_error(code, err, f"schema '{schema}'", "--replace")
     if password:
         assert password not in err
-    dialect = create_engine(url).dialect
-    con = dialect.connect()
-    with con.cursor() as cur:
-        cur.execute(f"DROP SCHEMA {dialect.quote(schema)} CASCADE")
-    con.commit()
-    con.close()
+    drop_pg_schema(schema)
 
 
 @pytest.mark.slow

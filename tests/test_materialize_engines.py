@@ -43,7 +43,9 @@ def generate(url: str, config, seed: int, replace: bool = False, chunk_rows: int
 
 
 @pytest.fixture(scope="module")
-def generations(tmp_path_factory, pg_url, small_config) -> Iterator[dict[str, list[tuple]]]:
+def generations(
+    tmp_path_factory, pg_url, drop_pg_schema, small_config
+) -> Iterator[dict[str, list[tuple]]]:
     """Per engine: SEEDS generated one after the other into one target (each later
     seed replacing the previous database), with (seed, result, verify report, meta)
     taken right after each generation."""
@@ -63,12 +65,7 @@ def generations(tmp_path_factory, pg_url, small_config) -> Iterator[dict[str, li
                 out.setdefault(engine, []).append((seed, result, report, read_meta(url)))
         yield out
     finally:
-        pg = create_engine(pg_url).dialect
-        con = pg.connect()
-        with con.cursor() as cur:
-            cur.execute(f"DROP SCHEMA IF EXISTS {pg.quote(schema)} CASCADE")
-        con.commit()
-        con.close()
+        drop_pg_schema(schema)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -201,8 +198,7 @@ def test_read_meta_without_plurel_meta(tmp_path):
 
 
 @pytest.mark.postgres
-def test_postgres_schemas_hold_separate_databases(pg_url, small_config):
-    dialect = create_engine(pg_url).dialect
+def test_postgres_schemas_hold_separate_databases(pg_url, drop_pg_schema, small_config):
     names = ["multi_a", "multi_b"]
     try:
         for seed, name in enumerate(names):
@@ -211,12 +207,8 @@ def test_postgres_schemas_hold_separate_databases(pg_url, small_config):
         assert [m["seed"] for m in metas] == [0, 1]
         assert all(verify_database(f"{pg_url}?schema={n}").ok for n in names)
     finally:
-        con = dialect.connect()
-        with con.cursor() as cur:
-            for name in names:
-                cur.execute(f"DROP SCHEMA IF EXISTS {dialect.quote(name)} CASCADE")
-        con.commit()
-        con.close()
+        for name in names:
+            drop_pg_schema(name)
 
 
 @pytest.mark.parametrize("engine_url", ENGINES, indirect=True)
