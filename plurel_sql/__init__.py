@@ -19,7 +19,6 @@ torch (only ``ContextDataset`` needs it).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
@@ -76,6 +75,8 @@ def __getattr__(name: str) -> Any:
         module, attribute = _PUBLIC[name]
     except KeyError:
         raise AttributeError(f"module 'plurel_sql' has no attribute {name!r}") from None
+    import importlib
+
     value = importlib.import_module(module)
     return getattr(value, attribute) if attribute else value
 

@@ -247,6 +247,11 @@ def test_import_is_cheap_and_torch_stays_out():
         "print('torch' in sys.modules)\nplurel_sql.ContextDataset\nprint('torch' in sys.modules)"
     )
     assert _fresh(code).split() == ["False", "True"]
+    # one database never loads the process pool; a reader never loads the writer
+    code = "import sys, plurel_sql.orchestrate.job; print('multiprocessing' in sys.modules)"
+    assert _fresh(code) == "False"
+    code = "import sys, plurel_sql.loader; print('plurel_sql.materialize.writer' in sys.modules)"
+    assert _fresh(code) == "False"
 
 
 def test_public_names_resolve():

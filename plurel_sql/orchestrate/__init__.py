@@ -1,7 +1,4 @@
-"""Orchestration beside the public API: one database into a URL (:mod:`.job`) and
-many databases over worker processes (:mod:`.many`)."""
-
-from plurel_sql.orchestrate.job import as_config, generate
-from plurel_sql.orchestrate.many import SeedResult, generate_many, parse_seeds
-
-__all__ = ["SeedResult", "as_config", "generate", "generate_many", "parse_seeds"]
+"""Orchestration beside the public API: one database into a URL (:mod:`.job`,
+``plurel_sql.generate``) and many databases over worker processes (:mod:`.many`,
+``plurel_sql.generate_many``). Nothing is imported here, so the one-database path
+never loads multiprocessing."""
