@@ -93,20 +93,23 @@ def interleave(labels: list[str], step: int, measure) -> dict[str, dict]:
 
 
 def summarize(rows: list[dict]) -> str:
+    """Medians per checkout, and the median over pairs (the two runs of one seed or
+    round, taken back to back) of this/base: robust to the machine's load drifting."""
     lines = [
-        "| measurement | runs | base (median) | this (median) | this / base |",
+        "| measurement | pairs | base (median) | this (median) | this / base (median of pairs) |",
         "|---|---|---|---|---|",
     ]
-    groups: dict[tuple[str, str], dict[str, list[float]]] = {}
+    groups: dict[tuple[str, str], dict[int, dict[str, float]]] = {}
     for r in rows:
-        groups.setdefault((r["section"], r["metric"]), {}).setdefault(r["checkout"], []).append(
-            r["value"]
-        )
-    for (section, metric), by in groups.items():
-        base, this = statistics.median(by["base"]), statistics.median(by["this"])
+        pairs = groups.setdefault((r["section"], r["metric"]), {})
+        pairs.setdefault(r["pair"], {})[r["checkout"]] = r["value"]
+    for (section, metric), pairs in groups.items():
+        whole = [p for p in pairs.values() if len(p) == 2]
+        base = statistics.median(p["base"] for p in whole)
+        this = statistics.median(p["this"] for p in whole)
+        ratio = statistics.median(p["this"] / p["base"] for p in whole)
         lines.append(
-            f"| {section}: {metric} | {len(by['this'])} | {base:,.0f} | {this:,.0f} "
-            f"| {this / base:.3f} |"
+            f"| {section}: {metric} | {len(whole)} | {base:,.0f} | {this:,.0f} | {ratio:.3f} |"
         )
     return "\n".join(lines)
 
@@ -122,6 +125,7 @@ def main() -> None:
     p.add_argument("--dir", default=None, help="work directory (default: a temporary one)")
     p.add_argument("--cpu", type=int, default=0)
     p.add_argument("--out", help="append JSON lines here")
+    p.add_argument("--summarize", metavar="LOG", help="print the table of a --out log")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -130,6 +134,9 @@ def main() -> None:
             print(json.dumps(child_generate_end_to_end(int(rest[0]), *rest[1:])))
         else:
             print(json.dumps(child_loader(rest[0], int(rest[1]))))
+        return
+    if args.summarize:
+        print(summarize([json.loads(x) for x in Path(args.summarize).read_text().splitlines()]))
         return
     if not args.base_python:
         p.error("--base-python is required")
@@ -159,7 +166,7 @@ def main() -> None:
                 )
 
             for label, r in interleave(labels, step, generate).items():
-                record("generate", "cells/s", label, r["cells_per_s"], seed=seed)
+                record("generate", "cells/s", label, r["cells_per_s"], pair=seed)
         if "end-to-end" in sections:
 
             def e2e(label: str, s: int = seed) -> dict:
@@ -168,7 +175,7 @@ def main() -> None:
                 return run(pythons[label], args.cpu, __file__, "--child", "e2e", str(s), str(path))
 
             for label, r in interleave(labels, step + 1, e2e).items():
-                record("end-to-end duckdb", "cells/s", label, r["cells_per_s"], seed=seed)
+                record("end-to-end duckdb", "cells/s", label, r["cells_per_s"], pair=seed)
     if "loader" in sections:
         for name in args.loader_configs.split(","):
             urls = {
@@ -183,8 +190,9 @@ def main() -> None:
 
             for step in range(args.loader_rounds):
                 for label, r in interleave(labels, step, loader).items():
-                    record(f"loader {name}", "contexts/s", label, r["contexts_per_s"])
-                    record(f"loader {name}", "contexts per CPU-s", label, r["contexts_per_cpu_s"])
+                    record(f"loader {name}", "contexts/s", label, r["contexts_per_s"], pair=step)
+                    cpu = r["contexts_per_cpu_s"]
+                    record(f"loader {name}", "contexts per CPU-s", label, cpu, pair=step)
     print(summarize(rows))
 
 
