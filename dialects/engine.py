@@ -84,7 +84,7 @@ class Engine:
         """The read-only connection with the loader's TEMP link tables built for this
         layout (once per connection; see ``Dialect.prepare_sampling``)."""
         con = self.connection()
-        key = (tuple(edges), tuple(int(o) for o in offsets))
+        key = (tuple(edges), tuple(offsets))  # tuples pass through uncopied: a cheap check
         if self._sampling != key:
             self.dialect.prepare_sampling(con, edges, offsets)
             self._sampling = key

@@ -47,12 +47,12 @@ class DbSampler:
         self.layout: DbLayout = build_layout(db.schema, db.stats)
         self.ctx_len = ctx_len
         self.max_width = max_width
+        self._session = (tuple(self.layout.edges), tuple(t.node_offset for t in self.layout.tables))
 
     @property
     def conn(self) -> Any:
         """The database's read-only connection, with the session's link tables."""
-        offsets = [t.node_offset for t in self.layout.tables]
-        return self.db.engine.sampling_connection(self.layout.edges, offsets)
+        return self.db.engine.sampling_connection(*self._session)
 
     def close(self) -> None:
         self.db.close()
