@@ -21,6 +21,9 @@ Sections (sub-commands):
   prebuilt binary buffer and ``pgbench -i`` (data generation step only).
 - ``load-paths``: PostgreSQL binary vs CSV COPY and keys before vs after the load;
   DuckDB primary key declared vs added after each table's load.
+- ``batch-work``: what the writer computes per batch besides loading it (the
+  checksum, then the loader's column statistics, in the writer's order) against the
+  time to generate the same batches, default configuration seeds 0..9 (no engine).
 
 Numbers are printed as a table and written as JSON (``--out``).
 """
@@ -418,10 +421,38 @@ def load_paths(urls: dict[str, str], rows: int) -> list[dict]:
     return out
 
 
+def batch_work(seeds: range) -> dict:
+    """Seconds generating vs checksumming vs column statistics, per batch in the
+    writer's order (checksum first, so statistics see warm data, as when writing)."""
+    from plurel_sql.checksum import TableChecksum
+    from plurel_sql.column_stats import TableStats
+    from plurel_sql.generate.stream import DatabaseGenerator
+
+    seconds = {"generate": 0.0, "checksum": 0.0, "column_stats": 0.0}
+    for seed in seeds:
+        started = time.perf_counter()
+        batches = list(DatabaseGenerator(Config().validate(), seed).batches())
+        seconds["generate"] += time.perf_counter() - started
+        sums: dict[str, TableChecksum] = {}
+        stats: dict[str, TableStats] = {}
+        for table, batch in batches:
+            t0 = time.perf_counter()
+            sums.setdefault(table.name, TableChecksum(table)).update(batch)
+            t1 = time.perf_counter()
+            stats.setdefault(table.name, TableStats(table)).update(batch)
+            seconds["checksum"] += t1 - t0
+            seconds["column_stats"] += time.perf_counter() - t1
+    row = {"section": "batch-work", **seconds}
+    row.update({f"{k}_share": v / seconds["generate"] for k, v in seconds.items()})
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
-        "section", choices=("all", "end-to-end", "end-to-end-split", "native", "load-paths")
+        "section",
+        choices=("all", "end-to-end", "end-to-end-split", "native", "load-paths", "batch-work"),
     )
     p.add_argument("--large-seeds", type=int, default=3, help="seeds 0..N-1 of the large config")
     p.add_argument("--pg-url", help="PostgreSQL URL (default: start a throwaway server)")
@@ -438,6 +469,11 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print("\n".join(summarize_end_to_end([r for r in rows if r["section"] == "end-to-end"])))
         print("\n".join(summarize_paths(rows)))
+        return 0
+    if args.section == "batch-work":
+        row = batch_work(range(2 if args.quick else 10))
+        if args.out:
+            Path(args.out).write_text(json.dumps([row], indent=1))
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="plurel-bench-"))
     results: list[dict] = []

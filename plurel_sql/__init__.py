@@ -19,11 +19,12 @@ torch (only ``ContextDataset`` needs it).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.2.0"
 
-# public name -> (module, attribute); the module is imported on first access
+# public name -> (module, attribute); the module is imported on first access.
+# __init__.pyi spells out the same names for static tools (IDEs, type checkers).
 _PUBLIC: dict[str, tuple[str, str]] = {
     "generate": ("plurel_sql.generate", ""),  # the package itself is callable
     "generate_many": ("plurel_sql.orchestrate.many", "generate_many"),
@@ -83,23 +84,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_PUBLIC})
-
-
-if TYPE_CHECKING:  # what static tools see
-    from plurel_sql.config import Config, default_config, load_config
-    from plurel_sql.errors import (
-        ConfigError,
-        DatabaseError,
-        PlurelError,
-        SchemaError,
-        VerificationError,
-    )
-    from plurel_sql.generate.stream import DatabaseGenerator
-    from plurel_sql.loader.dataset import ContextDataset
-    from plurel_sql.loader.meta import Database, open_database
-    from plurel_sql.loader.tasks import Task
-    from plurel_sql.materialize.verify import VerifyReport
-    from plurel_sql.materialize.verify import verify_database as verify
-    from plurel_sql.materialize.writer import WriteResult
-    from plurel_sql.orchestrate.job import generate
-    from plurel_sql.orchestrate.many import SeedResult, generate_many

@@ -256,6 +256,11 @@ def test_import_is_cheap_and_torch_stays_out():
 
 def test_public_names_resolve():
     assert set(plurel_sql.__all__) == set(plurel_sql._PUBLIC) | {"__version__"}
+    stub = ast.parse((ROOT / "plurel_sql" / "__init__.pyi").read_text())
+    stubbed = {
+        a.asname or a.name for n in stub.body if isinstance(n, ast.ImportFrom) for a in n.names
+    }
+    assert stubbed | {"__version__"} == set(plurel_sql.__all__)  # static tools see the same
     for name in plurel_sql.__all__:
         assert getattr(plurel_sql, name) is not None, name
     assert plurel_sql.verify.__name__ == "verify_database"
