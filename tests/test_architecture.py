@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -302,3 +303,37 @@ def test_every_package_ships_in_the_wheel():
         for p in (ROOT / "plurel_sql").rglob("__init__.py")
     } | {"plurel_sql.dialects"}
     assert found == listed
+
+
+@pytest.mark.postgres
+def test_loader_reads_postgres_with_a_select_only_role(pg_schema_url):
+    """Reading needs no write privilege: a role that may only SELECT (and create the
+    session's TEMP tables, which PostgreSQL grants everyone) opens, lists tasks and
+    samples; writing through it is refused."""
+
+    generate_db(pg_schema_url, 2)
+    engine = create_engine(pg_schema_url)
+    role, password = f"reader_{uuid.uuid4().hex[:8]}", "ro-Pass-1"
+    admin = engine.connect()
+    q = engine.dialect.quote
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE ROLE {q(role)} LOGIN PASSWORD '{password}'")
+            cur.execute(f"GRANT USAGE ON SCHEMA {q(engine.schema)} TO {q(role)}")
+            cur.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {q(engine.schema)} TO {q(role)}")
+        admin.commit()
+        url = engine.url.sa_url.set(drivername="postgresql", username=role, password=password)
+        reader = f"{url.render_as_string(hide_password=False)}?schema={engine.schema}"
+        db = plurel_sql.open_database(reader)
+        task = db.tasks()[0]
+        batch = ContextSource(db, [task.name], ctx_len=64, max_width=4, batch_size=8).batch(0, 0)
+        assert (~batch["is_padding"]).sum() > 8
+        with pytest.raises(plurel_sql.DatabaseError):
+            plurel_sql.generate(reader, 3, {"database": MANY_TABLES}, replace=True)
+        db.close()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP OWNED BY {q(role)}")
+            cur.execute(f"DROP ROLE IF EXISTS {q(role)}")
+        admin.commit()
+        admin.close()
