@@ -47,28 +47,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "VerificationError": ("plurel_sql.errors", "VerificationError"),
 }
 
-__all__ = [  # the names of _PUBLIC, spelled out for static tools
-    "Config",
-    "ConfigError",
-    "ContextDataset",
-    "Database",
-    "DatabaseError",
-    "DatabaseGenerator",
-    "PlurelError",
-    "SchemaError",
-    "SeedResult",
-    "Task",
-    "VerificationError",
-    "VerifyReport",
-    "WriteResult",
-    "__version__",
-    "default_config",
-    "generate",
-    "generate_many",
-    "load_config",
-    "open_database",
-    "verify",
-]
+__all__ = ["__version__", *_PUBLIC]  # spelled out for static tools in __init__.pyi
 
 
 def __getattr__(name: str) -> Any:
