@@ -19,12 +19,14 @@ build (qemu logs ~200,000 instructions a second).
 from __future__ import annotations
 
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-from tests.kernel_harness.builds import AARCH64_SYSROOT, Target, build_replay
-from tests.kernel_harness.recording import KernelRecorder
-from tests.kernel_harness.workloads import every_kernel_outputs
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the replay harness
+from kernel_harness.builds import AARCH64_SYSROOT, Target, build_replay  # noqa: E402
+from kernel_harness.recording import KernelRecorder  # noqa: E402
+from kernel_harness.workloads import every_kernel_outputs  # noqa: E402
 
 X86 = ("qemu-x86_64", "-cpu", "max")  # max: AVX2 and FMA3 (qemu >= 7.2)
 ARM = ("qemu-aarch64", "-L", AARCH64_SYSROOT)

@@ -3,8 +3,9 @@ committed golden digest (fixtures/golden/checksums.json) table for table."""
 
 from __future__ import annotations
 
+from regenerate_golden import CASES, checksums, load
+
 import plurel_sql
-from tests.regenerate_golden import CASES, checksums, load
 
 HOW = (
     "if the change of generated values is intended, bump the package version "

@@ -12,6 +12,23 @@ from typing import TypeVar
 
 import numpy as np
 import pytest
+from generator_helpers import small_config
+from kernel_harness.builds import (
+    Target,
+    build_extension,
+    build_replay,
+    digests_of_extension,
+    replay,
+    replay_targets,
+)
+from kernel_harness.recording import KernelRecorder
+from kernel_harness.workloads import (
+    build_digests,
+    database_checksums,
+    every_kernel_outputs,
+    same_values,
+    special_value_outputs,
+)
 from scipy import special, stats
 
 from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams
@@ -22,23 +39,6 @@ from plurel_sql.generate.mlp import MLP, NumericEncoder, sample_mlps
 from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.scm import Accumulator, beta_noise_table
 from plurel_sql.generate.stream import DatabaseGenerator
-from tests.generator_helpers import small_config
-from tests.kernel_harness.builds import (
-    Target,
-    build_extension,
-    build_replay,
-    digests_of_extension,
-    replay,
-    replay_targets,
-)
-from tests.kernel_harness.recording import KernelRecorder
-from tests.kernel_harness.workloads import (
-    build_digests,
-    database_checksums,
-    every_kernel_outputs,
-    same_values,
-    special_value_outputs,
-)
 
 T = TypeVar("T")
 

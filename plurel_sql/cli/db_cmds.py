@@ -47,13 +47,13 @@ def _generate(args: argparse.Namespace) -> int:
     if args.chunk_rows < 1:
         raise PlurelError(f"--chunk-rows must be positive, got {args.chunk_rows}")
     config = load_config(args.config)
-    from plurel_sql.materialize.job import generate_database  # heavy imports after checks
-    from plurel_sql.materialize.progress import make_progress
+    from plurel_sql.materialize.progress import make_progress  # heavy imports after checks
+    from plurel_sql.orchestrate.job import generate
 
-    dialect, result = generate_database(
+    result = generate(
         args.url,
-        config,
         args.seed,
+        config,
         chunk_rows=args.chunk_rows,
         replace=args.replace,
         schema_sql=args.schema_sql,
@@ -61,12 +61,9 @@ def _generate(args: argparse.Namespace) -> int:
         progress=make_progress(args.quiet),
     )
     if not args.quiet:
-        where = dialect.url.masked + (
-            f" (schema {dialect.schema})" if dialect.schema not in (None, "public") else ""
-        )
         print(
             f"wrote {len(result.row_counts)} tables, {result.rows:,} rows, {result.cells:,} cells "
-            f"to {where} in {result.total_seconds:.2f}s "
+            f"to {result.where} in {result.total_seconds:.2f}s "
             f"({result.rows / max(result.total_seconds, 1e-9):,.0f} rows/s)",
             file=sys.stderr,
         )
@@ -76,8 +73,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from plurel_sql.materialize.verify import verify_database
 
-    with _driver_errors(args.url):
-        report = verify_database(args.url)
+    report = verify_database(args.url)
     for problem in report.problems:
         print(f"problem: {problem}")
     if report.ok:
@@ -89,19 +85,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _describe(args: argparse.Namespace) -> int:
-    from plurel_sql.dialects import parse_url
+    from plurel_sql.dialects import using_engine
     from plurel_sql.materialize.describe import describe
     from plurel_sql.materialize.meta import read_meta
 
-    with _driver_errors(args.url):
-        meta = read_meta(args.url)
-    print(describe(meta, args.format, parse_url(args.url).masked))
+    with using_engine(args.url) as engine:  # one parse, one read-only connection
+        meta = read_meta(engine)
+    print(describe(meta, args.format, engine.url.masked))
     return 0
-
-
-def _driver_errors(url: str):
-    """Unexpected driver errors inside become one-line DatabaseErrors."""
-    from plurel_sql.dialects import get_dialect
-    from plurel_sql.materialize.job import driver_errors
-
-    return driver_errors(get_dialect(url))

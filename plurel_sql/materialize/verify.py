@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from plurel_sql.checksum import TableChecksum
-from plurel_sql.dialects import Dialect, get_dialect
+from plurel_sql.dialects import DatabaseURL, Dialect, Engine, using_engine
 from plurel_sql.materialize.ddl import build_metadata
 from plurel_sql.materialize.meta import read_meta_from
 from plurel_sql.schema.arrow import arrow_schema
@@ -38,14 +38,11 @@ def _scalar(dialect: Dialect, con: Any, stmt: Any) -> int:
     return int(dialect.fetchall(con, stmt)[0][0])
 
 
-def verify_database(url: str, checksums: bool = True) -> VerifyReport:
-    """Check the database at ``url`` against its ``plurel_meta``."""
-    dialect = get_dialect(url)
-    con = dialect.connect(read_only=True)
-    try:
-        return _verify(dialect, con, checksums)
-    finally:
-        con.close()
+def verify_database(url: str | DatabaseURL | Engine, checksums: bool = True) -> VerifyReport:
+    """Check the database at ``url`` against its ``plurel_meta`` (one read-only
+    connection; driver errors become one-line DatabaseErrors)."""
+    with using_engine(url) as engine:
+        return _verify(engine.dialect, engine.connection(), checksums)
 
 
 def _verify(dialect: Dialect, con: Any, checksums: bool) -> VerifyReport:

@@ -115,7 +115,7 @@ spec = importlib.util.spec_from_file_location("plurel_sql.generate._kernels", sy
 kernels = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(kernels)
 sys.modules[spec.name] = plurel_sql.generate._kernels = kernels
-from tests.kernel_harness.workloads import build_digests
+from kernel_harness.workloads import build_digests
 print(json.dumps({"file": kernels.__file__, "compiler": kernels.COMPILER,
                   "default": kernels.DEFAULT, "builds": build_digests()}))
 """
@@ -142,7 +142,7 @@ def digests_of_extension(path: Path) -> dict:
     done = subprocess.run(
         [sys.executable, "-c", _REPORT_DIGESTS, str(path)],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])},
         capture_output=True,
         text=True,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+from generator_helpers import small_config, table_checksums
 
 from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, SCMParams, default_config
 from plurel_sql.generate import _kernels
@@ -15,7 +16,6 @@ from plurel_sql.generate.mlp import NumericEncoder, sample_mlps
 from plurel_sql.generate.pool import RandomPool
 from plurel_sql.generate.scm import Accumulator
 from plurel_sql.generate.stream import DatabaseGenerator
-from tests.generator_helpers import small_config, table_checksums
 
 _F32 = np.finfo(np.float32)
 # zeros, subnormals, the edges of the polynomials' ranges and clamps (tanh at 0.625,
