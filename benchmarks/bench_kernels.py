@@ -25,10 +25,10 @@ from typing import TypeVar
 import numpy as np
 
 from plurel_sql.config import SCMParams
-from plurel_sql.generate import _kernels
-from plurel_sql.generate.activations import make_activation
-from plurel_sql.generate.mlp import sample_mlps
-from plurel_sql.generate.pool import RandomPool
+from plurel_sql.generator import _kernels
+from plurel_sql.generator.activations import make_activation
+from plurel_sql.generator.mlp import sample_mlps
+from plurel_sql.generator.pool import RandomPool
 
 ROWS, WIDTH = 2048, 32
 T = TypeVar("T")

@@ -77,7 +77,7 @@ class DuckDBSource:
 
 def prepare(args: argparse.Namespace) -> None:
     from plurel_sql.config import Config
-    from plurel_sql.generate.stream import DatabaseGenerator
+    from plurel_sql.generator.stream import DatabaseGenerator
     from plurel_sql.materialize.writer import write_database
 
     out = Path(args.dir)

@@ -122,7 +122,7 @@ def _e2e_row(label, engine, seed, result, generate_s, load_s, worker_s=0.0) -> d
 
 def end_to_end(urls: dict[str, str], quick: bool, large_seeds: int = 3) -> list[dict]:
     """``generate`` as the CLI runs it: generator and loader overlapped, per engine."""
-    from plurel_sql.generate.stream import DatabaseGenerator
+    from plurel_sql.generator.stream import DatabaseGenerator
 
     out = []
     for label, config, seed in _runs(quick, large_seeds):
@@ -139,7 +139,7 @@ def end_to_end_split(urls: dict[str, str], quick: bool, large_seeds: int = 3) ->
     """Generate each database once (timed), then load the same batches into every
     engine (timed): generating and loading measured separately, without overlap, so
     ``total = generate + load`` is an upper bound of ``generate``'s wall time."""
-    from plurel_sql.generate.stream import DatabaseGenerator
+    from plurel_sql.generator.stream import DatabaseGenerator
 
     out = []
     for label, config, seed in _runs(quick, large_seeds):
@@ -426,7 +426,7 @@ def batch_work(seeds: range) -> dict:
     writer's order (checksum first, so statistics see warm data, as when writing)."""
     from plurel_sql.checksum import TableChecksum
     from plurel_sql.column_stats import TableStats
-    from plurel_sql.generate.stream import DatabaseGenerator
+    from plurel_sql.generator.stream import DatabaseGenerator
 
     seconds = {"generate": 0.0, "checksum": 0.0, "column_stats": 0.0}
     for seed in seeds:

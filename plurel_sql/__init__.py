@@ -26,11 +26,11 @@ __version__ = "0.3.0"
 # public name -> (module, attribute); the module is imported on first access.
 # __init__.pyi spells out the same names for static tools (IDEs, type checkers).
 _PUBLIC: dict[str, tuple[str, str]] = {
-    "generate": ("plurel_sql.generate", ""),  # the package itself is callable
+    "generate": ("plurel_sql.orchestrate.job", "generate"),
     "generate_many": ("plurel_sql.orchestrate.many", "generate_many"),
     "SeedResult": ("plurel_sql.orchestrate.many", "SeedResult"),
     "WriteResult": ("plurel_sql.materialize.writer", "WriteResult"),
-    "DatabaseGenerator": ("plurel_sql.generate.stream", "DatabaseGenerator"),
+    "DatabaseGenerator": ("plurel_sql.generator.stream", "DatabaseGenerator"),
     "open_database": ("plurel_sql.loader.meta", "open_database"),
     "Database": ("plurel_sql.loader.meta", "Database"),
     "Task": ("plurel_sql.loader.tasks", "Task"),

@@ -9,7 +9,7 @@ from plurel_sql.errors import DatabaseError as DatabaseError
 from plurel_sql.errors import PlurelError as PlurelError
 from plurel_sql.errors import SchemaError as SchemaError
 from plurel_sql.errors import VerificationError as VerificationError
-from plurel_sql.generate.stream import DatabaseGenerator as DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator as DatabaseGenerator
 from plurel_sql.loader.dataset import ContextDataset as ContextDataset
 from plurel_sql.loader.meta import Database as Database
 from plurel_sql.loader.meta import open_database as open_database

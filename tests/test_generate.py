@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pytest
 from generator_helpers import generated_tables, small_config, table_checksums
 
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.schema.arrow import arrow_schema
 from plurel_sql.schema.ir import Schema
 

@@ -1,4 +1,4 @@
-"""The compiled SCM kernels (plurel_sql/generate/_kernels*.c): activations against
+"""The compiled SCM kernels (plurel_sql/generator/_kernels*.c): activations against
 numpy/torch, MLPs and aggregation against a float64 numpy reference, and the AVX2 +
 FMA and baseline builds against each other, bit for bit."""
 
@@ -32,13 +32,13 @@ from kernel_harness.workloads import (
 from scipy import special, stats
 
 from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams
-from plurel_sql.generate import _kernels, kernel_build
-from plurel_sql.generate.activations import make_activation
-from plurel_sql.generate.kernel_build import slow_build_message
-from plurel_sql.generate.mlp import MLP, NumericEncoder, sample_mlps
-from plurel_sql.generate.pool import RandomPool
-from plurel_sql.generate.scm import Accumulator, beta_noise_table
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator import _kernels, kernel_build
+from plurel_sql.generator.activations import make_activation
+from plurel_sql.generator.kernel_build import slow_build_message
+from plurel_sql.generator.mlp import MLP, NumericEncoder, sample_mlps
+from plurel_sql.generator.pool import RandomPool
+from plurel_sql.generator.scm import Accumulator, beta_noise_table
+from plurel_sql.generator.stream import DatabaseGenerator
 
 T = TypeVar("T")
 

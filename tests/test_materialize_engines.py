@@ -15,7 +15,7 @@ from standins.fabricate import FabricatedSource, example_schema
 
 from plurel_sql.dialects import connect, create_engine
 from plurel_sql.errors import DatabaseError
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.materialize import read_meta, verify_database, write_database
 from plurel_sql.materialize.ddl import build_metadata
 

@@ -12,7 +12,7 @@ from generator_helpers import generated_tables, small_config
 
 from plurel_sql.config import default_config
 from plurel_sql.errors import SchemaError
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.schema.from_sql import schema_from_sql
 
 SHOP = Path(__file__).parent.parent / "fixtures" / "shop.sql"

@@ -1,6 +1,6 @@
 """Write a stream of (table, Arrow batch) into one engine, atomically.
 
-The source is anything shaped like :class:`~plurel_sql.generate.stream.DatabaseGenerator`
+The source is anything shaped like :class:`~plurel_sql.generator.stream.DatabaseGenerator`
 (``planned_schema``, ``batches()``, ``final_schema``). Tables are created when their
 first batch arrives (the batch's table description is final), rows are bulk-loaded
 per batch while a content checksum and the loader's column statistics are computed

@@ -15,7 +15,7 @@ from typing import Any
 from plurel_sql.config import Config, default_config, load_config
 from plurel_sql.dialects import DatabaseURL, Engine, create_engine
 from plurel_sql.errors import ConfigError
-from plurel_sql.generate.stream import DEFAULT_CHUNK_ROWS, DatabaseGenerator
+from plurel_sql.generator.stream import DEFAULT_CHUNK_ROWS, DatabaseGenerator
 from plurel_sql.materialize.progress import Progress
 from plurel_sql.materialize.writer import WriteResult, write_database
 from plurel_sql.schema.from_sql import schema_from_sql

@@ -16,7 +16,7 @@ from typing import Any
 
 from plurel_sql.dialects import create_engine, mask_url
 from plurel_sql.errors import ConfigError, PlurelError
-from plurel_sql.generate.stream import DEFAULT_CHUNK_ROWS
+from plurel_sql.generator.stream import DEFAULT_CHUNK_ROWS
 from plurel_sql.orchestrate.job import ConfigLike, as_config, generate
 
 SEED_FIELD = "{seed}"

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-KERNELS = ROOT / "plurel_sql" / "generate"
+KERNELS = ROOT / "plurel_sql" / "generator"
 BUILD = runpy.run_path(str(KERNELS / "kernel_build.py"))
 AARCH64_SYSROOT = "/usr/aarch64-linux-gnu"  # Debian's libc6-arm64-cross
 
@@ -99,7 +99,7 @@ def replay(target: Target, binary: Path, recording: Path, build: str) -> str:
 _BUILD_EXTENSION = """
 import runpy, sys
 from setuptools import Distribution, Extension
-build = runpy.run_path("plurel_sql/generate/kernel_build.py")
+build = runpy.run_path("plurel_sql/generator/kernel_build.py")
 dist = Distribution({"ext_modules": [Extension(**build["EXTENSION"])]})
 command = dist.get_command_obj("build_ext")
 command.build_lib, command.build_temp, command.parallel = sys.argv[1], sys.argv[2], 2
@@ -110,11 +110,11 @@ print(command.get_ext_fullpath(build["EXTENSION"]["name"]))
 
 _REPORT_DIGESTS = """
 import importlib.util, json, sys
-import plurel_sql.generate
-spec = importlib.util.spec_from_file_location("plurel_sql.generate._kernels", sys.argv[1])
+import plurel_sql.generator
+spec = importlib.util.spec_from_file_location("plurel_sql.generator._kernels", sys.argv[1])
 kernels = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(kernels)
-sys.modules[spec.name] = plurel_sql.generate._kernels = kernels
+sys.modules[spec.name] = plurel_sql.generator._kernels = kernels
 from kernel_harness.workloads import build_digests
 print(json.dumps({"file": kernels.__file__, "compiler": kernels.COMPILER,
                   "default": kernels.DEFAULT, "builds": build_digests()}))
@@ -122,7 +122,7 @@ print(json.dumps({"file": kernels.__file__, "compiler": kernels.COMPILER,
 
 
 def build_extension(cc: str, out: Path) -> Path:
-    """Compile plurel_sql.generate._kernels with C compiler ``cc`` into ``out`` as pip
+    """Compile plurel_sql.generator._kernels with C compiler ``cc`` into ``out`` as pip
     would (setuptools' build_ext, the same Extension as setup.py; the compiler chosen
     by CC as for any setuptools build)."""
     require(cc)

@@ -2,7 +2,7 @@
 builds, compilers and architectures.
 
 While a :class:`KernelRecorder` is active, every call the generator makes into
-``plurel_sql.generate._kernels`` (the kernels of the ``KernelTable``: activations,
+``plurel_sql.generator._kernels`` (the kernels of the ``KernelTable``: activations,
 MLPs, folds, Beta noise, weight banks, category argmax) is recorded with its inputs
 and with the contents of its writable buffers before and after the call. ``replay``
 runs each call again in the harness, compiled for any target, and compares every
@@ -28,7 +28,7 @@ from types import TracebackType
 
 import numpy as np
 
-from plurel_sql.generate import _kernels
+from plurel_sql.generator import _kernels
 
 # kernel name -> read-only inputs, writable buffers (replay.c reads them in this order)
 KERNELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "_kernels.h" /* compiled with -I plurel_sql/generate */
+#include "_kernels.h" /* compiled with -I plurel_sql/generator */
 
 typedef struct {
     char kind; /* 'f' float32, 'i' int32, 'q' int64 */

@@ -10,12 +10,12 @@ import numpy as np
 from generator_helpers import small_config, table_checksums
 
 from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, SCMParams, default_config
-from plurel_sql.generate import _kernels
-from plurel_sql.generate.activations import make_activation
-from plurel_sql.generate.mlp import NumericEncoder, sample_mlps
-from plurel_sql.generate.pool import RandomPool
-from plurel_sql.generate.scm import Accumulator
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator import _kernels
+from plurel_sql.generator.activations import make_activation
+from plurel_sql.generator.mlp import NumericEncoder, sample_mlps
+from plurel_sql.generator.pool import RandomPool
+from plurel_sql.generator.scm import Accumulator
+from plurel_sql.generator.stream import DatabaseGenerator
 
 _F32 = np.finfo(np.float32)
 # zeros, subnormals, the edges of the polynomials' ranges and clamps (tanh at 0.625,

@@ -26,18 +26,18 @@ import pyarrow as pa
 
 from plurel_sql.config import Config
 from plurel_sql.errors import ConfigError
-from plurel_sql.generate.arrow import (
+from plurel_sql.generator.arrow import (
     bool_array,
     float64_array,
     int64_array,
     string_array,
     string_dictionary,
 )
-from plurel_sql.generate.columns import ColumnStore
-from plurel_sql.generate.connectivity import RNG_BLOCK_ROWS, assign_parents, sample_block_model
-from plurel_sql.generate.kernel_build import warn_if_slow
-from plurel_sql.generate.postprocess import finish_numeric, null_count
-from plurel_sql.generate.scm import ParentFeatures, TableSCM, plan_scm, quantize
+from plurel_sql.generator.columns import ColumnStore
+from plurel_sql.generator.connectivity import RNG_BLOCK_ROWS, assign_parents, sample_block_model
+from plurel_sql.generator.kernel_build import warn_if_slow
+from plurel_sql.generator.postprocess import finish_numeric, null_count
+from plurel_sql.generator.scm import ParentFeatures, TableSCM, plan_scm, quantize
 from plurel_sql.rng import Draw, Name, stream
 from plurel_sql.sampling import draw_float
 from plurel_sql.schema.arrow import arrow_schema

@@ -1,6 +1,6 @@
 """How the compiled kernels are built, which build runs, and a warning when it is slow.
 
-The builds (see plurel_sql/generate/_kernels.c), all computing the same bits:
+The builds (see plurel_sql/generator/_kernels.c), all computing the same bits:
 
 - x86-64: ``avx2-fma``, chosen at import on CPUs with AVX2 and FMA3 (Intel Core since
   Haswell, AMD since Excavator; some Pentium, Celeron and Atom models lack AVX2),
@@ -20,12 +20,12 @@ from __future__ import annotations
 import platform
 import warnings
 
-# The arguments of setuptools.Extension for plurel_sql.generate._kernels (setup.py; the
+# The arguments of setuptools.Extension for plurel_sql.generator._kernels (setup.py; the
 # tests build the same extension with another compiler, and the standalone kernel
 # harness with these flags).
 KERNEL_SOURCES = [
-    "plurel_sql/generate/_kernels_base.c",
-    "plurel_sql/generate/_kernels_avx2_fma.c",
+    "plurel_sql/generator/_kernels_base.c",
+    "plurel_sql/generator/_kernels_avx2_fma.c",
 ]
 COMPILE_FLAGS = [
     "-O3",
@@ -44,10 +44,10 @@ COMPILE_FLAGS = [
     "-Wno-psabi",
 ]
 EXTENSION = {
-    "name": "plurel_sql.generate._kernels",
-    "sources": ["plurel_sql/generate/_kernels.c", *KERNEL_SOURCES],
+    "name": "plurel_sql.generator._kernels",
+    "sources": ["plurel_sql/generator/_kernels.c", *KERNEL_SOURCES],
     "libraries": ["m"],
-    "depends": ["plurel_sql/generate/_kernels.h", "plurel_sql/generate/_kernels_simd.h"],
+    "depends": ["plurel_sql/generator/_kernels.h", "plurel_sql/generator/_kernels_simd.h"],
     "extra_compile_args": COMPILE_FLAGS,
 }
 
@@ -84,7 +84,7 @@ def warn_if_slow() -> None:
         return
     _warned = True  # the build cannot change within a process: decide once
     # imported here, not at the top: setup.py loads this module before the build
-    from plurel_sql.generate import _kernels
+    from plurel_sql.generator import _kernels
 
     message = slow_build_message(
         _kernels.DEFAULT, platform.machine(), bool(_kernels.AVX2_FMA_COMPILED)
