@@ -86,7 +86,7 @@ def count_edge_rows() -> list[int]:
     this process generates: the work a database takes, which differs from seed to
     seed and from version to version. Counted by wrapping the generator's plan_scm
     (an empty list if that does not exist in the package being measured)."""
-    import plurel_sql.generate.stream as stream_module
+    import plurel_sql.generator.stream as stream_module
 
     counts: list[int] = []
     plan = getattr(stream_module, "plan_scm", None)
@@ -110,7 +110,7 @@ def run_one(config_name: str, seed: int) -> dict:
     import pyarrow as pa
 
     from plurel_sql.config import Config
-    from plurel_sql.generate.stream import DatabaseGenerator
+    from plurel_sql.generator.stream import DatabaseGenerator
 
     config = Config.from_dict(CONFIGS[config_name])
     edge_rows = count_edge_rows()

@@ -37,10 +37,10 @@ def best_seconds(run, repeats: int) -> float:
 
 
 def share_of_generation(seeds: list[int], repeats: int) -> None:
-    import plurel_sql.generate.scm as scm_module
+    import plurel_sql.generator.scm as scm_module
     import plurel_sql.schema.sample as sample_module
     from plurel_sql.config import default_config
-    from plurel_sql.generate.stream import DatabaseGenerator
+    from plurel_sql.generator.stream import DatabaseGenerator
     from plurel_sql.graphs import sample_dag
 
     config = default_config()

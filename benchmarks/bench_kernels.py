@@ -1,12 +1,15 @@
 """Speed of the compiled SCM kernels on their own: every activation and a 32 x 32 layer.
 
     taskset -c 1 python benchmarks/bench_kernels.py [--kernels baseline]
+    PYTHONPATH=OTHER_CHECKOUT taskset -c 1 python benchmarks/bench_kernels.py
 
 Times each activation on a (2048 x 32) float32 tile (the size the MLPs run on) and
 MLP layers of width 32 with the identity activation, best of many repeats, in
 nanoseconds (the virtual machines here expose no cycle counter, and their clock
 boosts, so cycles would be a guess). ``--kernels baseline`` times the baseline
-build instead of the one chosen at import.
+build instead of the one chosen at import. The first line names the build and the
+compiler of the extension that was imported: with PYTHONPATH set to another checkout
+(e.g. one whose extension clang compiled), that checkout's.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from typing import TypeVar
 import numpy as np
 
 from plurel_sql.config import SCMParams
-from plurel_sql.generate import _kernels
-from plurel_sql.generate.activations import make_activation
-from plurel_sql.generate.mlp import sample_mlps
-from plurel_sql.generate.pool import RandomPool
+from plurel_sql.generator import _kernels
+from plurel_sql.generator.activations import make_activation
+from plurel_sql.generator.mlp import sample_mlps
+from plurel_sql.generator.pool import RandomPool
 
 ROWS, WIDTH = 2048, 32
 T = TypeVar("T")
@@ -75,9 +78,9 @@ def main() -> None:
     parser.add_argument("--kernels", choices=["default", "baseline"], default="default")
     args = parser.parse_args()
     if args.kernels == "baseline":
-        _kernels.use_kernels("baseline")
-    build = "baseline" if args.kernels == "baseline" else _kernels.DEFAULT
-    print(f"kernels: {build}")
+        _kernels.use_kernels(_kernels.BASELINE)
+    build = _kernels.BASELINE if args.kernels == "baseline" else _kernels.DEFAULT
+    print(f"kernels: {build}, compiled by {_kernels.COMPILER}")
     times = activation_nanoseconds(args.repeats)
     for name, value in sorted(times.items(), key=lambda item: -item[1]):
         print(f"  {name:14s} {value:8.2f} ns per 8 values")

@@ -12,10 +12,11 @@ PostgreSQL schema through the materializer (same rows, same keys). ``run``
 measures contexts/s for batch 32, ctx_len 1024, max_width 128 on the train
 split: the SQL sampler on DuckDB and PostgreSQL, single process and through a
 torch DataLoader with 2 workers, and two in-memory anchors over the same tables
-read whole: ``memory`` (the per-sequence reference, ``engine="memory"``) and
-``numpy`` (the same walk vectorized over a whole group of sequences,
-``engine="numpy"``). ``--samplers`` picks a subset. It prints a Markdown table
-and writes JSON next to it.
+read whole, from the tests' stand-ins (tests/standins/, put on ``sys.path``):
+``memory`` (the per-sequence reference, ``MemorySampler``) and ``numpy`` (the
+same walk vectorized over a whole group of sequences, ``NumpySampler``).
+``--samplers`` picks a subset. It prints a Markdown table and writes JSON next
+to it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+TESTS = Path(__file__).resolve().parent.parent / "tests"  # the in-memory stand-ins
 CONFIGS = {
     "default": {},
     "large": {
@@ -52,7 +54,7 @@ class DuckDBSource:
         from plurel_sql.loader import open_database
 
         self.url = url
-        self.db = open_database(url, compute_stats=False)
+        self.db = open_database(url)
         self.planned_schema = self.db.schema
 
     @property
@@ -75,9 +77,7 @@ class DuckDBSource:
 
 def prepare(args: argparse.Namespace) -> None:
     from plurel_sql.config import Config
-    from plurel_sql.dialects import get_dialect
-    from plurel_sql.generate.stream import DatabaseGenerator
-    from plurel_sql.materialize.progress import Progress
+    from plurel_sql.generator.stream import DatabaseGenerator
     from plurel_sql.materialize.writer import write_database
 
     out = Path(args.dir)
@@ -88,15 +88,25 @@ def prepare(args: argparse.Namespace) -> None:
         if not (out / f"{name}.duckdb").exists():
             t0 = time.perf_counter()
             src = DatabaseGenerator(config, args.seed, chunk_rows=65536)
-            write_database(src, get_dialect(duck), seed=args.seed, config=config.to_dict(),
-                           progress=Progress())  # fmt: skip
+            write_database(src, duck, seed=args.seed, config=config.to_dict())
             print(f"generated {name} into DuckDB in {time.perf_counter() - t0:.1f}s", flush=True)
         if args.pg_url:
             t0 = time.perf_counter()
             pg = _pg(args.pg_url, f"bench_{name}")
-            write_database(DuckDBSource(duck), get_dialect(pg), seed=args.seed,
-                           config=config.to_dict(), replace=True, progress=Progress())  # fmt: skip
+            write_database(DuckDBSource(duck), pg, seed=args.seed, config=config.to_dict(),
+                           replace=True)  # fmt: skip
             print(f"copied {name} into PostgreSQL in {time.perf_counter() - t0:.1f}s", flush=True)
+
+
+def sampler_options(engine: str) -> dict:
+    """ContextDataset keywords of a sampler: the SQL one (the default) or a stand-in."""
+    if engine == "sql":
+        return {}
+    sys.path.insert(0, str(TESTS))
+    from standins.memory_walk import MemorySampler
+    from standins.numpy_walk import NumpySampler
+
+    return {"sampler": {"memory": MemorySampler, "numpy": NumpySampler}[engine]}
 
 
 def measure(url: str, engine: str, workers: int, batches: int, seed: int) -> dict:
@@ -109,7 +119,7 @@ def measure(url: str, engine: str, workers: int, batches: int, seed: int) -> dic
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     ds = ContextDataset(url, split="train", ctx_len=1024, max_width=128, batch_size=32,
-                        seed=seed, engine=engine)  # fmt: skip
+                        seed=seed, **sampler_options(engine))  # fmt: skip
     setup = time.perf_counter() - t0
     loader = (
         DataLoader(ds, batch_size=None, num_workers=workers, prefetch_factor=4) if workers else ds
@@ -156,10 +166,10 @@ def run(args: argparse.Namespace) -> None:
             targets.insert(1, ("postgresql", _pg(args.pg_url, f"bench_{name}"), "sql"))
         wanted = args.samplers.split(",")
         targets = [t for t in targets if t[0] in wanted]
-        db = open_database(duck)  # computes and caches stats before timing
+        db = open_database(duck)
+        db.close()
         size = sum(t.num_rows for t in db.schema.tables)
         for label, url, engine in targets:
-            open_database(url)
             for workers in [int(w) for w in args.workers.split(",")]:
                 r = measure(url, engine, workers, args.batches, args.seed)
                 r.update(config=name, engine=label, workers=workers, tables=len(db.schema.tables),

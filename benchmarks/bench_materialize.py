@@ -21,6 +21,9 @@ Sections (sub-commands):
   prebuilt binary buffer and ``pgbench -i`` (data generation step only).
 - ``load-paths``: PostgreSQL binary vs CSV COPY and keys before vs after the load;
   DuckDB primary key declared vs added after each table's load.
+- ``batch-work``: what the writer computes per batch besides loading it (the
+  checksum, then the loader's column statistics, in the writer's order) against the
+  time to generate the same batches, default configuration seeds 0..9 (no engine).
 
 Numbers are printed as a table and written as JSON (``--out``).
 """
@@ -45,12 +48,14 @@ from pathlib import Path
 import pyarrow as pa
 import sqlalchemy as sa
 
-from plurel_sql.config import Config
-from plurel_sql.dialects import get_dialect
-from plurel_sql.materialize.ddl import build_metadata
-from plurel_sql.materialize.fabricate import FabricatedSource
-from plurel_sql.materialize.writer import write_database
-from plurel_sql.schema.ir import Schema, Table, simple_table, value_column
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # test stand-ins
+from standins.fabricate import FabricatedSource  # noqa: E402
+
+from plurel_sql.config import Config  # noqa: E402
+from plurel_sql.dialects import create_engine  # noqa: E402
+from plurel_sql.materialize.ddl import build_metadata  # noqa: E402
+from plurel_sql.materialize.writer import write_database  # noqa: E402
+from plurel_sql.schema.ir import Schema, Table, simple_table, value_column  # noqa: E402
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 LARGE = {"num_tables": [8, 8], "entity_rows": [20000, 20000], "activity_rows": [100000, 100000]}
@@ -117,12 +122,12 @@ def _e2e_row(label, engine, seed, result, generate_s, load_s, worker_s=0.0) -> d
 
 def end_to_end(urls: dict[str, str], quick: bool, large_seeds: int = 3) -> list[dict]:
     """``generate`` as the CLI runs it: generator and loader overlapped, per engine."""
-    from plurel_sql.generate.stream import DatabaseGenerator
+    from plurel_sql.generator.stream import DatabaseGenerator
 
     out = []
     for label, config, seed in _runs(quick, large_seeds):
         for engine, url in urls.items():
-            r = write_database(DatabaseGenerator(config, seed), get_dialect(url), seed=seed,
+            r = write_database(DatabaseGenerator(config, seed), url, seed=seed,
                                config=config.to_dict(), replace=True)  # fmt: skip
             load_s = r.total_seconds - r.generate_seconds
             out.append(_e2e_row(label, engine, seed, r, r.generate_seconds, load_s,
@@ -134,7 +139,7 @@ def end_to_end_split(urls: dict[str, str], quick: bool, large_seeds: int = 3) ->
     """Generate each database once (timed), then load the same batches into every
     engine (timed): generating and loading measured separately, without overlap, so
     ``total = generate + load`` is an upper bound of ``generate``'s wall time."""
-    from plurel_sql.generate.stream import DatabaseGenerator
+    from plurel_sql.generator.stream import DatabaseGenerator
 
     out = []
     for label, config, seed in _runs(quick, large_seeds):
@@ -145,7 +150,7 @@ def end_to_end_split(urls: dict[str, str], quick: bool, large_seeds: int = 3) ->
         final = generator.final_schema
         for engine, url in urls.items():
             started = time.perf_counter()
-            r = write_database(_Replay(final, batches), get_dialect(url), seed=seed,
+            r = write_database(_Replay(final, batches), url, seed=seed,
                                config=config.to_dict(), replace=True)  # fmt: skip
             load_s = time.perf_counter() - started
             out.append(_e2e_row(label, engine, seed, r, generate_s, load_s))
@@ -236,11 +241,11 @@ class _Replay:
 
 
 def _time_load(url: str, schema: Schema, batches: list, **dialect_attrs) -> float:
-    dialect = get_dialect(url)
+    engine = create_engine(url)
     for key, value in dialect_attrs.items():
-        setattr(dialect, key, value)
+        setattr(engine.dialect, key, value)
     started = time.perf_counter()
-    write_database(_Replay(schema, batches), dialect, seed=0, config={}, replace=True)
+    write_database(_Replay(schema, batches), engine, seed=0, config={}, replace=True)
     return time.perf_counter() - started
 
 
@@ -254,7 +259,7 @@ def duckdb_native(path: Path, rows: int, keyed: bool = False) -> float:
     con = duckdb.connect(str(path))
     if keyed:
         schema = shape_schema(rows)
-        dialect = get_dialect(f"duckdb:///{path}")
+        dialect = create_engine(f"duckdb:///{path}").dialect
         for table in build_metadata(schema).sorted_tables:
             con.execute(str(sa.schema.CreateTable(table).compile(dialect=dialect.sa_dialect)))
         con.execute("INSERT INTO parent SELECT range FROM range(1000)")
@@ -279,7 +284,7 @@ def pg_native_copy(url: str, schema: Schema, batches: list, keyed: bool = False)
     with ``keyed`` also ALTER TABLE ... ADD PRIMARY KEY / FOREIGN KEY afterwards."""
     from plurel_sql.dialects.pgcopy import encode_batch
 
-    dialect = get_dialect(url)
+    dialect = create_engine(url).dialect
     con = dialect.connect()
     tables = {t.name: t for t in build_metadata(schema, dialect.schema, keys=False).tables.values()}
     buffers = {name: [encode_batch(b) for t, b in batches if t.name == name] for name in tables}
@@ -324,7 +329,7 @@ def pgbench_init(url: str, scale: int) -> float | None:
     exe = PG_BIN / "pgbench"
     if not exe.exists():
         return None
-    d = get_dialect(url).url.sa_url
+    d = create_engine(url).url.sa_url
     env = dict(os.environ)
     if d.password:
         env["PGPASSWORD"] = d.password
@@ -418,10 +423,38 @@ def load_paths(urls: dict[str, str], rows: int) -> list[dict]:
     return out
 
 
+def batch_work(seeds: range) -> dict:
+    """Seconds generating vs checksumming vs column statistics, per batch in the
+    writer's order (checksum first, so statistics see warm data, as when writing)."""
+    from plurel_sql.checksum import TableChecksum
+    from plurel_sql.column_stats import TableStats
+    from plurel_sql.generator.stream import DatabaseGenerator
+
+    seconds = {"generate": 0.0, "checksum": 0.0, "column_stats": 0.0}
+    for seed in seeds:
+        started = time.perf_counter()
+        batches = list(DatabaseGenerator(Config().validate(), seed).batches())
+        seconds["generate"] += time.perf_counter() - started
+        sums: dict[str, TableChecksum] = {}
+        stats: dict[str, TableStats] = {}
+        for table, batch in batches:
+            t0 = time.perf_counter()
+            sums.setdefault(table.name, TableChecksum(table)).update(batch)
+            t1 = time.perf_counter()
+            stats.setdefault(table.name, TableStats(table)).update(batch)
+            seconds["checksum"] += t1 - t0
+            seconds["column_stats"] += time.perf_counter() - t1
+    row = {"section": "batch-work", **seconds}
+    row.update({f"{k}_share": v / seconds["generate"] for k, v in seconds.items()})
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
-        "section", choices=("all", "end-to-end", "end-to-end-split", "native", "load-paths")
+        "section",
+        choices=("all", "end-to-end", "end-to-end-split", "native", "load-paths", "batch-work"),
     )
     p.add_argument("--large-seeds", type=int, default=3, help="seeds 0..N-1 of the large config")
     p.add_argument("--pg-url", help="PostgreSQL URL (default: start a throwaway server)")
@@ -438,6 +471,11 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print("\n".join(summarize_end_to_end([r for r in rows if r["section"] == "end-to-end"])))
         print("\n".join(summarize_paths(rows)))
+        return 0
+    if args.section == "batch-work":
+        row = batch_work(range(2 if args.quick else 10))
+        if args.out:
+            Path(args.out).write_text(json.dumps([row], indent=1))
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="plurel-bench-"))
     results: list[dict] = []

@@ -46,8 +46,7 @@ CREATE TABLE sale (
 CHILD = """
 import json, resource, sys, time
 from plurel_sql.config import default_config
-from plurel_sql.dialects import get_dialect
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.materialize.writer import write_database
 from plurel_sql.schema.from_sql import schema_from_sql
 
@@ -63,7 +62,7 @@ if url == "-":  # the generator alone: batches are dropped
         count, cells = count + batch.num_rows, cells + batch.num_rows * batch.num_columns
     checksum = None
 else:
-    result = write_database(source, get_dialect(url), seed=0, config=config.to_dict(), replace=True)
+    result = write_database(source, url, seed=0, config=config.to_dict(), replace=True)
     count, cells, checksum = result.rows, result.cells, result.checksums["sale"]
 seconds = time.perf_counter() - started
 print(json.dumps({

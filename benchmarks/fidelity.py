@@ -154,7 +154,7 @@ def generated_tables(config, seed: int) -> list[TableData]:
     """Generate one database in-process and return its tables as arrays."""
     import pyarrow as pa
 
-    from plurel_sql.generate.stream import DatabaseGenerator
+    from plurel_sql.generator.stream import DatabaseGenerator
 
     gen = DatabaseGenerator(config, seed)
     parts: dict[str, list[pa.RecordBatch]] = defaultdict(list)

@@ -18,9 +18,9 @@ import collections
 import time
 from collections.abc import Callable
 
-import plurel_sql.generate.mlp as mlp
-import plurel_sql.generate.scm as scm
-import plurel_sql.generate.stream as stream
+import plurel_sql.generator.mlp as mlp
+import plurel_sql.generator.scm as scm
+import plurel_sql.generator.stream as stream
 from plurel_sql.config import Config
 
 TIMES: collections.Counter[str] = collections.Counter()

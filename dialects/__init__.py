@@ -1,25 +1,35 @@
-"""One module per SQL engine behind one small protocol, chosen by the URL scheme.
+"""One module per SQL engine, found by URL scheme, behind one bound object.
+
+``create_engine(url)`` parses a URL once and returns an :class:`Engine`: the URL,
+its engine's :class:`Dialect` (everything engine-specific: DDL quirks, bulk load,
+finalize, scans, the loader's SQL) and the process's read-only connection. The
+scheme selects the engine module through :mod:`plurel_sql.dialects.registry`
+(``duckdb``, ``postgresql``/``postgres``/``postgresql+psycopg``, ``sqlite``), as
+SQLAlchemy resolves its dialects.
 
 Run SQL on a generated database from a URL alone::
 
-    from plurel_sql.dialects import connect, get_dialect
+    from plurel_sql.dialects import connect, create_engine
 
     con = connect("duckdb:///plurel.duckdb", read_only=True)
     #   DuckDB     -> the native ``duckdb.DuckDBPyConnection``
     #                 (``con.execute(sql, params).to_arrow_table()``; qmark ``?`` params)
-    #   PostgreSQL -> a ``psycopg.Connection`` (not autocommit) whose ``search_path``
-    #                 is the URL's ``?schema=`` (default ``public``); ``%s`` params
+    #   PostgreSQL -> a ``psycopg.Connection`` whose ``search_path`` is the URL's
+    #                 ``?schema=`` (default ``public``); ``%s`` params. Read-only
+    #                 connections are in autocommit mode, writable ones are not.
     #   SQLite     -> a ``sqlite3.Connection`` with ``PRAGMA foreign_keys=ON``; ``?`` params
     rows = con.execute('SELECT count(*) FROM "plurel_meta"').fetchall()  # duckdb / sqlite
     con.close()
 
-    d = get_dialect("postgresql://u:pw@host/db?schema=s1")
-    d.schema            # "s1": qualify tables with it, or rely on search_path
-    d.sa_dialect        # SQLAlchemy dialect: compile Core statements for this engine
+    engine = create_engine("postgresql://u:pw@host/db?schema=s1")
+    engine.schema                 # "s1": qualify tables with it, or rely on search_path
+    engine.connection()           # the shared read-only connection of this process
+    d = engine.dialect
+    d.sa_dialect                  # SQLAlchemy dialect: compile Core statements for this engine
     sql, to_params = d.compile(select_statement)   # SQL text + param converter
-    d.url.sa_url        # a SQLAlchemy URL (``postgresql+psycopg://``): for PostgreSQL
-                        # and SQLite ``sqlalchemy.create_engine(d.url.sa_url)`` also works
-    d.url.masked        # the URL with the password replaced by *** (for messages)
+    engine.url.sa_url             # a SQLAlchemy URL (``postgresql+psycopg://``): for PostgreSQL
+                                  # and SQLite ``sqlalchemy.create_engine(...)`` also works
+    engine.url.masked             # the URL with the password replaced by *** (for messages)
 
 Errors (bad scheme, unreachable server, wrong credentials, missing file) are
 :class:`plurel_sql.errors.DatabaseError` with a one-line message and no password.
@@ -30,43 +40,29 @@ from __future__ import annotations
 from typing import Any
 
 from plurel_sql.dialects.base import META_TABLE, Dialect, WriteSession
-from plurel_sql.dialects.url import SUPPORTED, DatabaseURL, mask_url, parse_url, scrub
+from plurel_sql.dialects.engine import Engine, create_engine, using_engine
+from plurel_sql.dialects.url import DatabaseURL, mask_url, parse_url, scrub
 
 __all__ = [
     "META_TABLE",
-    "SUPPORTED",
     "DatabaseURL",
     "Dialect",
+    "Engine",
     "WriteSession",
     "connect",
-    "get_dialect",
+    "create_engine",
     "mask_url",
     "parse_url",
     "scrub",
+    "using_engine",
 ]
 
 
-def get_dialect(url: str | DatabaseURL, pg_schema: str | None = None) -> Dialect:
-    """The :class:`Dialect` for ``url`` (a string or a parsed :class:`DatabaseURL`)."""
-    parsed = url if isinstance(url, DatabaseURL) else parse_url(url, pg_schema=pg_schema)
-    if parsed.engine == "duckdb":
-        from plurel_sql.dialects.duckdb import DuckDBDialect
-
-        return DuckDBDialect(parsed)
-    if parsed.engine == "postgresql":
-        from plurel_sql.dialects.postgresql import PostgreSQLDialect
-
-        return PostgreSQLDialect(parsed)
-    from plurel_sql.dialects.sqlite import SQLiteDialect
-
-    return SQLiteDialect(parsed)
-
-
-def connect(url: str | DatabaseURL, read_only: bool = False) -> Any:
-    """A native DB-API connection to ``url`` (see the module docstring for each engine).
+def connect(url: str | DatabaseURL | Engine, read_only: bool = False) -> Any:
+    """A new native DB-API connection to ``url`` (see the module docstring).
 
     ``read_only=True`` opens DuckDB read-only (several readers may share the file),
     SQLite with ``mode=ro`` and sets PostgreSQL's ``default_transaction_read_only``.
     A missing DuckDB/SQLite file is an error in read-only mode.
     """
-    return get_dialect(url).connect(read_only=read_only)
+    return create_engine(url).connect(read_only=read_only)

@@ -1,10 +1,14 @@
-"""The small protocol every engine module implements, plus the shared helpers.
+"""The small shared base of the engine modules: one :class:`Dialect` per engine.
 
-A :class:`Dialect` knows how to connect to one URL, run SQLAlchemy Core statements
-natively (DDL and queries are compiled by SQLAlchemy, so identifiers are quoted by it
-and values always travel as bound parameters), bulk-load one Arrow batch, finalize a
-load (constraints, ANALYZE) and scan a table back as Arrow batches in primary-key
-order (used by checksums and ``verify``).
+A dialect holds everything engine-specific for one parsed URL: the URL's rules
+(:meth:`Dialect.url_parts`), how to connect (read-only or not), how to run
+SQLAlchemy Core statements natively (DDL and queries are compiled by SQLAlchemy, so
+identifiers are quoted by it and values always travel as bound parameters), the
+write path (atomic session, bulk load of one Arrow batch, finalize: keys, ANALYZE),
+scans back as Arrow batches in primary-key order (checksums, ``verify``) and the
+loader's SQL (inherited from :class:`~plurel_sql.dialects.loader_sql.LoaderSQL`,
+with ``run`` binding in-memory relations). Engine modules override the hooks; the
+registry (:mod:`plurel_sql.dialects.registry`) finds them by URL scheme.
 
 Atomicity lives in :meth:`Dialect.write_session`: a context manager yielding a
 :class:`WriteSession` whose work lands whole when the block exits normally and
@@ -14,21 +18,36 @@ leaves nothing behind otherwise (see docs/materialize.md).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
+from plurel_sql.dialects.loader_sql import EdgeSpec, LoaderSQL
 from plurel_sql.dialects.url import DatabaseURL
-from plurel_sql.errors import DatabaseError
+from plurel_sql.errors import DatabaseError, PlurelError
 from plurel_sql.uuids import uuid_array, uuid_bytes
 
 META_TABLE = "plurel_meta"
-#: Tables named ``plurel_*`` belong to a generation (its metadata and readers' caches,
-#: e.g. the loader's ``plurel_stats``); ``--replace`` drops them with it.
+#: Tables named ``plurel_*`` belong to a generation (its metadata, and caches earlier
+#: versions kept such as ``plurel_stats``); ``--replace`` drops them with it.
 RESERVED_PREFIX = "plurel_"
+#: in-memory relations the loader binds into a query: name -> int64 columns
+Relations = Mapping[str, Mapping[str, np.ndarray]]
+
+
+def meta_table(schema: str | None = None) -> sa.Table:
+    """The ``plurel_meta`` key/value table as SQLAlchemy metadata."""
+    return sa.Table(
+        META_TABLE,
+        sa.MetaData(),
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+        schema=schema,
+    )
 
 
 @dataclass
@@ -48,10 +67,14 @@ class WriteSession:
     private: bool = False
 
 
-class Dialect:
+class Dialect(LoaderSQL):
     """Base class; subclasses set ``name`` and implement the engine-specific parts."""
 
     name: str = ""
+    #: top-level modules of the engine's driver: their exceptions are database errors
+    driver_modules: tuple[str, ...] = ()
+    #: longest identifier the engine keeps (None: no limit that matters here)
+    max_identifier_length: int | None = None
     #: When keys are created (the fastest correct option per engine, see docs):
     #: "declared" - PRIMARY and FOREIGN KEYs in CREATE TABLE;
     #: "table"    - FOREIGN KEYs in CREATE TABLE, PRIMARY KEY added once the table is
@@ -63,12 +86,30 @@ class Dialect:
         self.url = url
         self.sa_dialect = self._make_sa_dialect()
 
+    def __getstate__(self) -> dict[str, Any]:  # SQLAlchemy dialects do not pickle
+        return {k: v for k, v in self.__dict__.items() if k != "sa_dialect"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.sa_dialect = self._make_sa_dialect()
+
+    @classmethod
+    def url_parts(
+        cls, sa_url: sa.URL, raw: str, pg_schema: str | None
+    ) -> tuple[sa.URL, str | None, str | None]:
+        """Check a URL of this engine: (normalized SQLAlchemy URL, schema, file path);
+        one-line :class:`DatabaseError` when it lacks what the engine needs."""
+        raise NotImplementedError
+
     # ----------------------------------------------------------------- connection
     def _make_sa_dialect(self) -> sa.engine.Dialect:
         raise NotImplementedError
 
     def connect(self, read_only: bool = False) -> Any:
-        """A native DB-API connection (see :func:`plurel_sql.dialects.connect`)."""
+        """A new native DB-API connection (see :func:`plurel_sql.dialects.connect`).
+
+        ``read_only=True`` never creates or changes anything in the database and is
+        what every reader uses (see each engine for how it is enforced)."""
         raise NotImplementedError
 
     @property
@@ -98,8 +139,11 @@ class Dialect:
             return sql, lambda params=None: [merged(params)[k] for k in order]
         return sql, merged
 
-    def execute(self, con: Any, stmt: Any, params: dict[str, Any] | None = None) -> Any:
-        """Execute a SQLAlchemy statement (or plain SQL text without values)."""
+    def execute(
+        self, con: Any, stmt: Any, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> Any:
+        """Execute a SQLAlchemy statement (named ``params`` merged over its bound
+        values) or plain SQL text (``params`` in the driver's form)."""
         if isinstance(stmt, str):
             sql, args = stmt, params
         else:
@@ -118,6 +162,11 @@ class Dialect:
 
     def fetchall(self, con: Any, stmt: Any, params: dict[str, Any] | None = None) -> list:
         return list(self.execute(con, stmt, params).fetchall())
+
+    def read_meta_rows(self, con: Any) -> dict[str, str]:
+        """The raw ``plurel_meta`` rows (the caller checks the table exists)."""
+        table = meta_table(self.schema)
+        return dict(self.fetchall(con, sa.select(table.c.key, table.c.value)))
 
     def quote_table(self, table: sa.Table) -> str:
         return self.sa_dialect.identifier_preparer.format_table(table)
@@ -186,6 +235,37 @@ class Dialect:
         """Per-type conversion of fetched Python values before building Arrow arrays."""
         return None
 
+    # ---------------------------------------------------------------- the loader
+    def prepare_sampling(self, con: Any, edges: Sequence[EdgeSpec], offsets: Sequence[int]) -> None:
+        """Build the session's TEMP link tables (see :meth:`LoaderSQL.adjacency_sql`)
+        on a read-only connection; engines add their indexes."""
+        for sql in self.adjacency_sql(edges, offsets):
+            self.execute(con, sql)
+
+    def run(
+        self, con: Any, sql: str, relations: Relations | None = None, params: Sequence[Any] = ()
+    ) -> pa.Table:
+        """Run loader SQL with each of ``relations`` (name -> int64 columns) bound as a
+        relation of that name, and return the result as an Arrow table."""
+        with self.bind_relations(con, relations or {}) as (prefix, bound):
+            return self.query_arrow(con, prefix + sql, [*bound, *params])
+
+    @contextlib.contextmanager
+    def bind_relations(self, con: Any, relations: Relations) -> Iterator[tuple[str, list[Any]]]:
+        """Make each relation joinable by its name for one query: yields the SQL text
+        to put before the query and the parameters that text binds (engine hook)."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def query_arrow(self, con: Any, sql: str, params: list[Any]) -> pa.Table:
+        """The rows of ``sql`` as an Arrow table (through a DB-API cursor here)."""
+        cur = con.cursor()
+        try:
+            cur.execute(sql, params)
+            return cursor_to_arrow(cur)
+        finally:
+            cur.close()
+
     # --------------------------------------------------------------------- errors
     def conflict_error(self, where: str, clash: set[str]) -> DatabaseError:
         names = sorted(clash)
@@ -196,6 +276,30 @@ class Dialect:
         """A one-line DatabaseError for a driver exception, password removed."""
         detail = " ".join(str(exc).split()) or type(exc).__name__
         return DatabaseError(self.url.scrub(f"{what} ({self.url.masked}): {detail}"))
+
+    @contextlib.contextmanager
+    def driver_errors(self) -> Iterator[None]:
+        """Inside, an exception of this engine's driver becomes a one-line
+        :class:`DatabaseError` (password removed); library errors and anything else
+        (a bug) pass through."""
+        try:
+            yield
+        except PlurelError:
+            raise
+        except Exception as exc:
+            # SQLAlchemy wraps the driver's exceptions (reflection, Alembic) in DBAPIError
+            wrapped = isinstance(exc, sa.exc.DBAPIError)
+            if not wrapped and type(exc).__module__.split(".")[0] not in self.driver_modules:
+                raise
+            raise self.error("database error", exc) from None
+
+
+def cursor_to_arrow(cur: Any) -> pa.Table:
+    """All rows of a DB-API cursor as an Arrow table (column types inferred)."""
+    names = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})
 
 
 def rows_to_batch(

@@ -1,16 +1,22 @@
-"""DuckDB (the embedded default): Arrow batches inserted with ``INSERT ... SELECT``.
+"""DuckDB (the embedded default): everything DuckDB-specific.
 
-DuckDB cannot add a FOREIGN KEY after ``CREATE TABLE``, so foreign keys are declared
-up front and checked as rows arrive; the PRIMARY KEY of each table is added right
-after its last batch (before any child is created), which measured faster than
-maintaining the index row by row (``key_timing = "table"``, docs/benchmarks.md).
-DuckDB names key constraints itself (``<table>_<column>_pkey``), deterministically.
+Writing: Arrow batches inserted with ``INSERT ... SELECT``. DuckDB cannot add a
+FOREIGN KEY after ``CREATE TABLE``, so foreign keys are declared up front and
+checked as rows arrive; the PRIMARY KEY of each table is added right after its last
+batch (before any child is created), which measured faster than maintaining the
+index row by row (``key_timing = "table"``, docs/benchmarks.md). DuckDB names key
+constraints itself (``<table>_<column>_pkey``), deterministically.
+
+Reading: scans come back as Arrow; the loader's frontier or id list is registered
+as a zero-copy Arrow view, so a hop is one vectorized join inside DuckDB, and the
+hop keeps its ``max_width`` children with DuckDB's top-N aggregate.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -19,7 +25,9 @@ import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
+from plurel_sql.dialects.base import Relations
 from plurel_sql.dialects.filebased import FileDialect
+from plurel_sql.dialects.loader_sql import FRONTIER, EdgeSpec
 from plurel_sql.uuids import uuid_array, uuid_bytes
 
 BATCH_VIEW = "__plurel_batch"
@@ -29,6 +37,7 @@ LEVEL_COLUMN = "__plurel_level"
 class DuckDBDialect(FileDialect):
     name = "duckdb"
     key_timing = "table"
+    driver_modules = ("duckdb", "_duckdb")
 
     def _make_sa_dialect(self) -> sa.engine.Dialect:
         return duckdb_engine.Dialect(paramstyle="qmark")
@@ -53,7 +62,9 @@ class DuckDBDialect(FileDialect):
     def _rollback(self, con: Any) -> None:
         con.rollback()
 
-    def execute(self, con: Any, stmt: Any, params: dict[str, Any] | None = None) -> Any:
+    def execute(
+        self, con: Any, stmt: Any, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> Any:
         """Run on ``con`` itself: a DuckDB ``cursor()`` is a separate connection with its
         own transaction, which would not see the write session's uncommitted tables."""
         if isinstance(stmt, str):
@@ -112,6 +123,55 @@ class DuckDBDialect(FileDialect):
                     [_as(col, f.type) for col, f in zip(batch.columns, arrow_schema, strict=True)],
                     schema=arrow_schema,
                 )
+
+    # ---------------------------------------------------------------- the loader
+    def prepare_sampling(self, con: Any, edges: Sequence[EdgeSpec], offsets: Sequence[int]) -> None:
+        con.execute("SET threads = 1")  # one core per loader process; workers add parallelism
+        super().prepare_sampling(con, edges, offsets)
+        # ART indexes let the hop's joins look nodes up instead of scanning all links
+        con.execute("CREATE INDEX plurel_up_child ON plurel_up (child)")
+        con.execute("CREATE INDEX plurel_down_parent ON plurel_down (parent)")
+
+    def hop_sql(self, max_width: int) -> str:
+        """The base hop with DuckDB's top-N aggregate instead of a ranked window:
+        ``arg_min(key, key, n)`` keeps the ``n`` smallest (hash, node) keys per
+        frontier node without sorting all candidates (measured ~1.5-2x faster
+        here). Same rows as the window form: key = hash * 2**31 + node, exact in
+        BIGINT because hash and node are below 2**31."""
+        if max_width >= 1_000_000:  # arg_min's n limit: fall back to the window form
+            return super().hop_sql(max_width)
+        f = FRONTIER
+        key = f"({self.hash_sql('f.salt', 'd.child')} * 2147483648 + d.child)"
+        return (
+            f"SELECT f.seq AS seq, u.parent AS node, 0 AS is_child "
+            f"FROM {f} f JOIN plurel_up u ON u.child = f.node WHERE u.pts <= f.asof "
+            "UNION ALL "
+            "SELECT seq, unnest(kids) % 2147483648 AS node, 1 AS is_child FROM ("
+            f"SELECT f.seq AS seq, arg_min({key}, {key}, {int(max_width)}) AS kids "
+            f"FROM {f} f JOIN plurel_down d ON d.parent = f.node WHERE d.cts <= f.asof "
+            "GROUP BY f.seq, f.node) k"
+        )
+
+    def epoch_seconds(self, expr: str) -> str:
+        return f"(epoch_us({expr}) // 1000000)"
+
+    @contextlib.contextmanager
+    def bind_relations(self, con: Any, relations: Relations) -> Iterator[tuple[str, list[Any]]]:
+        names = []
+        try:
+            for name, cols in relations.items():
+                con.register(name, pa.table({k: pa.array(v) for k, v in cols.items()}))
+                names.append(name)
+            yield "", []
+        finally:
+            for name in names:
+                con.unregister(name)
+
+    def query_arrow(self, con: Any, sql: str, params: list[Any]) -> pa.Table:
+        cur = con.execute(sql, params) if params else con.execute(sql)
+        with warnings.catch_warnings():  # "extra copy" note: results here are small
+            warnings.simplefilter("ignore")
+            return cur.to_arrow_table()
 
 
 def _as(col: pa.Array, arrow_type: pa.DataType) -> pa.Array:

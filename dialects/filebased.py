@@ -30,22 +30,6 @@ TMP_MARK = ".plurel-tmp-"
 SIDE_SUFFIXES = (".wal", "-journal", "-wal", "-shm")
 
 
-def meta_table(schema: str | None = None) -> sa.Table:
-    """The ``plurel_meta`` key/value table as SQLAlchemy metadata."""
-    return sa.Table(
-        META_TABLE,
-        sa.MetaData(),
-        sa.Column("key", sa.Text, primary_key=True),
-        sa.Column("value", sa.Text, nullable=False),
-        schema=schema,
-    )
-
-
-def read_meta_rows(dialect: Dialect, con: Any) -> dict[str, str]:
-    table = meta_table(dialect.schema)
-    return dict(dialect.fetchall(con, sa.select(table.c.key, table.c.value)))
-
-
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -63,7 +47,19 @@ def _remove_with_sidecars(path: Path) -> None:
 
 
 class FileDialect(Dialect):
-    """Shared write-session logic of DuckDB and SQLite."""
+    """Shared URL rules and write-session logic of DuckDB and SQLite."""
+
+    @classmethod
+    def url_parts(
+        cls, sa_url: sa.URL, raw: str, pg_schema: str | None
+    ) -> tuple[sa.URL, str | None, str | None]:
+        if pg_schema:
+            raise DatabaseError("--pg-schema only applies to postgresql:// URLs")
+        if not sa_url.database or sa_url.database == ":memory:":
+            raise DatabaseError(
+                f"{cls.name} URL needs a file path, e.g. {cls.name}:///my.{cls.name}"
+            )
+        return sa_url, None, sa_url.database
 
     def _open(self, path: str, read_only: bool = False) -> Any:
         raise NotImplementedError
@@ -115,7 +111,7 @@ class FileDialect(Dialect):
                 clash = conflicts(existing)
                 if clash and not replace:
                     raise self.conflict_error(self.url.masked, clash)
-                previous = read_meta_rows(self, con) if META_TABLE in existing else {}
+                previous = self.read_meta_rows(con) if META_TABLE in existing else {}
                 reserved = {t for t in existing if t.startswith(RESERVED_PREFIX)}
                 ours = clash | reserved | _tables_of(previous)
                 in_place = bool(existing - ours)

@@ -1,28 +1,38 @@
-"""PostgreSQL through psycopg 3: one transaction per generation, COPY for the load.
+"""PostgreSQL through psycopg 3: everything PostgreSQL-specific.
 
-DDL is transactional in PostgreSQL, so the whole generation (schema creation, drops
-for ``--replace``, tables, rows, keys, ANALYZE, ``plurel_meta``) is one transaction:
-a killed client leaves nothing (the server rolls back when the connection drops).
-Rows arrive with binary COPY built by numpy (:mod:`plurel_sql.dialects.pgcopy`);
-PRIMARY and FOREIGN KEYs are added after the load (``key_timing = "end"``), which measured
-several times faster than declaring them first (docs/benchmarks.md).
+Writing: one transaction per generation, COPY for the load. DDL is transactional in
+PostgreSQL, so the whole generation (schema creation, drops for ``--replace``,
+tables, rows, keys, ANALYZE, ``plurel_meta``) is one transaction: a killed client
+leaves nothing (the server rolls back when the connection drops). Rows arrive with
+binary COPY built by numpy (:mod:`plurel_sql.dialects.pgcopy`); PRIMARY and FOREIGN
+KEYs are added after the load (``key_timing = "end"``), which measured several times
+faster than declaring them first (docs/benchmarks.md).
+
+Reading: read-only connections are in autocommit mode (no idle transactions) with
+``default_transaction_read_only`` on, so nothing a reader runs can change the
+database. The loader's frontier or id list travels as one array parameter per
+column, turned into a relation with ``unnest``; its session link tables are TEMP
+tables, created in one explicitly ``READ WRITE`` transaction that touches only the
+connection's own temporary schema (``pg_temp``; needs only the TEMPORARY privilege).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as sa_pg
 
-from plurel_sql.dialects.base import META_TABLE, Dialect, WriteSession
-from plurel_sql.dialects.filebased import read_meta_rows
+from plurel_sql.dialects.base import META_TABLE, Dialect, Relations, WriteSession
+from plurel_sql.dialects.loader_sql import EdgeSpec
 from plurel_sql.dialects.pgcopy import encode_batch
+from plurel_sql.dialects.url import mask_url
 from plurel_sql.errors import DatabaseError
 
 CONNECT_TIMEOUT_S = 5
@@ -31,8 +41,25 @@ CONNECT_TIMEOUT_S = 5
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
     key_timing = "end"
+    driver_modules = ("psycopg",)
+    max_identifier_length = 63
+    placeholder = "%s"
+    temp_schema = "pg_temp"
     #: "binary" (numpy-built buffer) or "csv" (pyarrow CSV writer); binary measured faster.
     copy_format = "binary"
+
+    @classmethod
+    def url_parts(
+        cls, sa_url: sa.URL, raw: str, pg_schema: str | None
+    ) -> tuple[sa.URL, str | None, str | None]:
+        query = dict(sa_url.query)
+        raw_schema = query.pop("schema", None)
+        if isinstance(raw_schema, tuple):
+            raw_schema = raw_schema[-1]
+        sa_url = sa_url.set(drivername="postgresql+psycopg", query=query)
+        if not sa_url.database:
+            raise DatabaseError(f"PostgreSQL URL needs a database name: {mask_url(raw)}")
+        return sa_url, pg_schema or raw_schema or "public", None
 
     def _make_sa_dialect(self) -> sa.engine.Dialect:
         return sa_pg.psycopg.dialect()
@@ -62,11 +89,13 @@ class PostgreSQLDialect(Dialect):
         params = {k: v for k, v in params.items() if v is not None}
         try:
             con = psycopg.connect(**params)
+            con.autocommit = read_only
             with con.cursor() as cur:
                 cur.execute(f"SET search_path TO {self.quote(self.schema or 'public')}")
                 if read_only:
                     cur.execute("SET default_transaction_read_only = on")
-            con.commit()
+            if not read_only:
+                con.commit()
             return con
         except psycopg.Error as exc:
             raise self.error("cannot connect to PostgreSQL", exc) from None
@@ -92,7 +121,7 @@ class PostgreSQLDialect(Dialect):
             clash = conflicts(existing)
             if clash and not replace:
                 raise self.conflict_error(f"schema '{self.schema}' of {self.url.masked}", clash)
-            previous = read_meta_rows(self, con) if META_TABLE in existing else {}
+            previous = self.read_meta_rows(con) if META_TABLE in existing else {}
             try:
                 yield WriteSession(con, existing, previous)
             except BaseException:
@@ -135,8 +164,42 @@ class PostgreSQLDialect(Dialect):
         t = sa.Table(table, sa.MetaData(), schema=self.schema)
         self.execute(con, f"DROP TABLE {self.quote_table(t)} CASCADE")
 
+    def scan(
+        self, con: Any, table: sa.Table, arrow_schema: pa.Schema, chunk_rows: int = 65536
+    ) -> Iterator[pa.RecordBatch]:
+        """Through a server-side cursor, which lives in a transaction (a read-only
+        connection is in autocommit mode: the scan opens its own)."""
+        outer = con.transaction() if con.autocommit else contextlib.nullcontext()
+        with outer:
+            yield from super().scan(con, table, arrow_schema, chunk_rows)
+
     def _scan_cursor(self, con: Any, stmt: Any) -> Any:
         sql, _ = self.compile(stmt)
         cur = con.cursor(name="plurel_scan")
         cur.execute(sql)
         return cur
+
+    # ---------------------------------------------------------------- the loader
+    def prepare_sampling(self, con: Any, edges: Sequence[EdgeSpec], offsets: Sequence[int]) -> None:
+        with con.transaction():
+            con.execute("SET TRANSACTION READ WRITE")  # TEMP tables only (pg_temp)
+            super().prepare_sampling(con, edges, offsets)
+            con.execute("CREATE INDEX ON pg_temp.plurel_up (child)")
+            con.execute("CREATE INDEX ON pg_temp.plurel_down (parent)")
+            con.execute("ANALYZE pg_temp.plurel_up")
+            con.execute("ANALYZE pg_temp.plurel_down")
+
+    def epoch_seconds(self, expr: str) -> str:
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {expr})) AS BIGINT)"
+
+    @contextlib.contextmanager
+    def bind_relations(self, con: Any, relations: Relations) -> Iterator[tuple[str, list[Any]]]:
+        """One array parameter per column, a CTE per relation (``unnest``)."""
+        ctes = []
+        bound: list[Any] = []
+        for name, cols in relations.items():
+            names = list(cols)
+            arrays = ", ".join("%s::bigint[]" for _ in names)
+            ctes.append(f"{name} AS (SELECT * FROM unnest({arrays}) AS u({', '.join(names)}))")
+            bound += [np.asarray(cols[n], dtype=np.int64).tolist() for n in names]
+        yield ("WITH " + ", ".join(ctes) + " " if ctes else ""), bound

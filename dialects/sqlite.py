@@ -1,28 +1,41 @@
-"""SQLite: ``executemany`` inside one transaction.
+"""SQLite: everything SQLite-specific.
 
-Keys are declared in ``CREATE TABLE`` (SQLite cannot add them later); foreign-key
-enforcement is switched off while loading and the whole database is checked with
-``PRAGMA foreign_key_check`` before the commit. Connections returned by
+Writing: ``executemany`` inside one transaction. Keys are declared in ``CREATE
+TABLE`` (SQLite cannot add them later); foreign-key enforcement is switched off
+while loading and the whole database is checked with ``PRAGMA foreign_key_check``
+before the commit. Connections returned by
 :meth:`SQLiteDialect.connect` have ``PRAGMA foreign_keys=ON``, so SQLite enforces
 the keys for anyone who writes through them. Timestamps are stored as text
 ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLAlchemy's own SQLite format; sorts correctly).
+
+Reading: SQLite has no array parameters, so the loader's frontier or id list is
+written into a TEMP table (one ``executemany``) before the query that joins
+against it; timestamps become seconds with ``strftime('%s', ...)``. SQLite's
+``MOD()`` works in floating point, so the hash uses the integer ``%`` operator; it
+has no ``STDDEV_POP``, so the statistics query returns the mean of squares and
+Python takes the square root.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
+import math
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sa_sqlite
 
+from plurel_sql.dialects.base import Relations
 from plurel_sql.dialects.filebased import FileDialect
+from plurel_sql.dialects.loader_sql import HASH_A, HASH_B, HASH_D, HASH_P, EdgeSpec, quote
 from plurel_sql.errors import DatabaseError
 from plurel_sql.uuids import hex_matrix, uuid_bytes
 
@@ -32,6 +45,7 @@ TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"  # Arrow's %S carries the microseconds
 class SQLiteDialect(FileDialect):
     name = "sqlite"
     key_timing = "declared"
+    driver_modules = ("sqlite3",)
 
     def _make_sa_dialect(self) -> sa.engine.Dialect:
         return sa_sqlite.pysqlite.dialect()
@@ -101,6 +115,45 @@ class SQLiteDialect(FileDialect):
         if pa.types.is_floating(arrow_type):
             return float
         return None
+
+    # ---------------------------------------------------------------- the loader
+    def epoch_seconds(self, expr: str) -> str:
+        return f"CAST(strftime('%s', {expr}) AS INTEGER)"
+
+    def hash_sql(self, salt: str, node: str) -> str:
+        h1 = f"(({node} * {HASH_A} + {salt} * {HASH_B}) % {HASH_P})"
+        h2 = f"(({h1} * {h1} + {node}) % {HASH_P})"
+        return f"(({h2} * {HASH_D} + {salt}) % {HASH_P})"
+
+    def prepare_sampling(self, con: Any, edges: Sequence[EdgeSpec], offsets: Sequence[int]) -> None:
+        super().prepare_sampling(con, edges, offsets)
+        con.execute("CREATE INDEX temp.plurel_up_child ON plurel_up (child)")
+        con.execute("CREATE INDEX temp.plurel_down_parent ON plurel_down (parent)")
+
+    @contextlib.contextmanager
+    def bind_relations(self, con: Any, relations: Relations) -> Iterator[tuple[str, list[Any]]]:
+        """Each relation written into a TEMP table of its name (no array parameters)."""
+        for name, cols in relations.items():
+            names = list(cols)
+            con.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
+            con.execute(
+                f"CREATE TEMP TABLE {quote(name)} ({', '.join(f'{n} INTEGER' for n in names)})"
+            )
+            rows = zip(*(np.asarray(cols[n], dtype=np.int64).tolist() for n in names), strict=True)
+            ph = ", ".join("?" for _ in names)
+            con.executemany(f"INSERT INTO {quote(name)} VALUES ({ph})", rows)
+        yield "", []
+
+    float_type = "REAL"
+
+    def spread_sql(self, x: str) -> str:
+        return f"AVG({x} * {x})"  # SQLite has no STDDEV_POP: the mean of squares
+
+    def std_from(self, mean: float | None, value: float | None) -> float | None:
+        """``s`` of the statistics query is the mean of squares here."""
+        if mean is None or value is None:
+            return None
+        return math.sqrt(max(float(value) - float(mean) ** 2, 0.0))
 
 
 def sqlite_values(col: pa.Array) -> list[Any]:

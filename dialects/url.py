@@ -20,38 +20,32 @@ from sqlalchemy.engine import make_url
 
 from plurel_sql.errors import DatabaseError
 
-# scheme (as written in the URL) -> engine name
-SCHEMES: dict[str, str] = {
-    "duckdb": "duckdb",
-    "postgresql": "postgresql",
-    "postgresql+psycopg": "postgresql",
-    "postgres": "postgresql",
-    "sqlite": "sqlite",
-}
-SUPPORTED = "duckdb:///PATH, postgresql://USER:PASS@HOST:PORT/DB[?schema=NAME], sqlite:///PATH"
-
 
 @dataclass(frozen=True)
 class DatabaseURL:
-    """A parsed URL. ``schema`` is the PostgreSQL schema (None elsewhere)."""
+    """A parsed URL: its engine (a name in the dialect registry), the SQLAlchemy URL,
+    the PostgreSQL ``schema`` (None elsewhere) and the file ``path`` of an embedded
+    engine (None for servers)."""
 
     raw: str
     engine: str
     sa_url: sa.URL = field(repr=False)
     schema: str | None = None
+    path: str | None = None
 
     @property
     def password(self) -> str | None:
         return self.sa_url.password
 
     @property
-    def path(self) -> str | None:
-        """File path of an embedded engine (DuckDB, SQLite); None for servers."""
-        return self.sa_url.database if self.engine != "postgresql" else None
-
-    @property
     def masked(self) -> str:
         return mask_url(self.raw)
+
+    @property
+    def where(self) -> str:
+        """The masked URL plus a non-default PostgreSQL schema, for messages."""
+        extra = f" (schema {self.schema})" if self.schema not in (None, "public") else ""
+        return self.masked + extra
 
     def scrub(self, text: str) -> str:
         return scrub(text, self.password)
@@ -60,34 +54,28 @@ class DatabaseURL:
 def parse_url(url: str, pg_schema: str | None = None) -> DatabaseURL:
     """Parse ``url``; unknown schemes raise a DatabaseError listing the supported ones.
 
+    The scheme selects the engine through :mod:`plurel_sql.dialects.registry`; the
+    engine's dialect class checks the rest (:meth:`Dialect.url_parts`).
     ``pg_schema`` (the CLI's ``--pg-schema``) overrides ``?schema=`` of a PostgreSQL URL.
     """
+    from plurel_sql.dialects import registry
+
     if not isinstance(url, str) or "://" not in url:
-        raise DatabaseError(f"not a database URL: {mask_url(str(url))!r} (supported: {SUPPORTED})")
+        raise DatabaseError(
+            f"not a database URL: {mask_url(str(url))!r} (supported: {registry.supported()})"
+        )
     scheme = url.split("://", 1)[0].lower()
-    engine = SCHEMES.get(scheme)
+    engine = registry.engine_for_scheme(scheme)
     if engine is None:
-        raise DatabaseError(f"unsupported URL scheme '{scheme}://' (supported: {SUPPORTED})")
+        raise DatabaseError(
+            f"unsupported URL scheme '{scheme}://' (supported: {registry.supported()})"
+        )
     try:
         sa_url = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError / ValueError variants
         raise DatabaseError(f"malformed URL {mask_url(url)}: {scrub(str(exc), None)}") from None
-    schema = None
-    if engine == "postgresql":
-        query = dict(sa_url.query)
-        raw_schema = query.pop("schema", None)
-        if isinstance(raw_schema, tuple):
-            raw_schema = raw_schema[-1]
-        schema = pg_schema or raw_schema or "public"
-        sa_url = sa_url.set(drivername="postgresql+psycopg", query=query)
-        if not sa_url.database:
-            raise DatabaseError(f"PostgreSQL URL needs a database name: {mask_url(url)}")
-    else:
-        if pg_schema:
-            raise DatabaseError("--pg-schema only applies to postgresql:// URLs")
-        if not sa_url.database or sa_url.database == ":memory:":
-            raise DatabaseError(f"{engine} URL needs a file path, e.g. {engine}:///my.{engine}")
-    return DatabaseURL(raw=url, engine=engine, sa_url=sa_url, schema=schema)
+    sa_url, schema, path = registry.dialect_class(engine).url_parts(sa_url, url, pg_schema)
+    return DatabaseURL(raw=url, engine=engine, sa_url=sa_url, schema=schema, path=path)
 
 
 def mask_url(url: str) -> str:

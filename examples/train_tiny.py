@@ -18,12 +18,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from plurel_sql.config import Config
-from plurel_sql.dialects import get_dialect
-from plurel_sql.generate.stream import DatabaseGenerator
-from plurel_sql.loader import ContextDataset
-from plurel_sql.materialize.progress import Progress
-from plurel_sql.materialize.writer import write_database
+import plurel_sql
 
 SMALL = {
     "num_tables": [3, 5],
@@ -37,15 +32,12 @@ MAX_CLASSES = 16
 def generate(directory: Path, seeds: list[int]) -> list[str]:
     """One DuckDB database per seed (kept when already there)."""
     directory.mkdir(parents=True, exist_ok=True)
-    config = Config().override(database=SMALL)
     urls = []
     for seed in seeds:
         path = directory / f"db{seed}.duckdb"
         url = f"duckdb:///{path}"
         if not path.exists():
-            source = DatabaseGenerator(config, seed, chunk_rows=4096)
-            write_database(source, get_dialect(url), seed=seed, config=config.to_dict(),
-                           progress=Progress())  # fmt: skip
+            plurel_sql.generate(url, seed=seed, config={"database": SMALL}, chunk_rows=4096)
         urls.append(url)
     return urls
 
@@ -84,12 +76,14 @@ def main() -> None:
     torch.set_num_threads(1)  # tiny model: one thread; the 2 loader workers use the rest
     t0 = time.perf_counter()
     urls = generate(Path(args.dir), seeds=[11, 12, 13, 14])
-    ds = ContextDataset(urls, split="train", ctx_len=64, max_width=16, batch_size=32, seed=0)
-    n_items = len(ds.source.items)
+    ds = plurel_sql.ContextDataset(
+        urls, split="train", ctx_len=64, max_width=16, batch_size=32, seed=0
+    )
+    n_items = ds.num_seed_rows
     took = time.perf_counter() - t0
     print(f"{len(urls)} databases, {len(ds.task_list)} tasks, {n_items} seed rows ({took:.0f}s)")
     # column ids unique across databases: offset each database's column vocabulary
-    sizes = [len(s.layout.column_names) for s in ds.source.samplers]
+    sizes = [len(names) for names in ds.column_names]
     col_offset = torch.tensor([sum(sizes[:i]) for i in range(len(sizes))])
     is_reg = torch.tensor([t.kind == "regression" for _, t in ds.task_list])
     model = TinyRT(sum(sizes))

@@ -98,36 +98,36 @@ def pg_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture
-def pg_schema_url(pg_url: str) -> Iterator[str]:
-    """``pg_url`` with a fresh ``?schema=`` (dropped afterwards), so tests never collide."""
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    yield with_pg_schema(pg_url, name)
-    drop_pg_schemas(pg_url, [name])
-
-
-def with_pg_schema(pg_url: str, name: str) -> str:
-    sep = "&" if "?" in pg_url else "?"
-    return f"{pg_url}{sep}schema={name}"
-
-
-def drop_pg_schemas(pg_url: str, names: list[str]) -> None:
-    """DROP SCHEMA ... CASCADE for each name (best effort: cleanup after tests)."""
+@pytest.fixture(scope="session")
+def drop_pg_schema(pg_url: str):
+    """``drop_pg_schema(name)`` drops that schema of the test server, if it exists."""
     import psycopg
 
-    from plurel_sql.dialects import get_dialect
+    from plurel_sql.dialects import create_engine
 
-    dialect = get_dialect(pg_url)
-    con = dialect.connect()
-    try:
-        with con.cursor() as cur:
-            for name in names:
+    dialect = create_engine(pg_url).dialect
+
+    def drop(name: str) -> None:
+        con = dialect.connect()
+        try:
+            with con.cursor() as cur:
                 cur.execute(f"DROP SCHEMA IF EXISTS {dialect.quote(name)} CASCADE")
-        con.commit()
-    except psycopg.Error:
-        pass
-    finally:
-        con.close()
+            con.commit()
+        except psycopg.Error:
+            pass
+        finally:
+            con.close()
+
+    return drop
+
+
+@pytest.fixture
+def pg_schema_url(pg_url: str, drop_pg_schema) -> Iterator[str]:
+    """``pg_url`` with a fresh ``?schema=`` (dropped afterwards), so tests never collide."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    sep = "&" if "?" in pg_url else "?"
+    yield f"{pg_url}{sep}schema={name}"
+    drop_pg_schema(name)
 
 
 SMALL_DATABASE = {

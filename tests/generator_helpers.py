@@ -6,7 +6,7 @@ import pyarrow as pa
 
 from plurel_sql.checksum import TableChecksum
 from plurel_sql.config import Config, default_config
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator
 
 
 def small_config(**database: object) -> Config:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from plurel_sql.dialects.sampling_base import quote
+from plurel_sql.dialects.loader_sql import quote
 from plurel_sql.schema.ir import Schema, Table, simple_table, value_column
 
 
@@ -200,14 +200,11 @@ def build_postgres(url: str, schema_name: str, schema: Schema | None = None, see
 
 def read_table(url: str, name: str) -> dict[str, list]:
     """A whole table as Python lists (independent of the loader's fetch code)."""
-    from plurel_sql.dialects.sampling_base import sampling_dialect_for
+    from plurel_sql.dialects import using_engine
 
-    d = sampling_dialect_for(url)
-    conn = d.connect(url)
-    try:
-        return d.run(conn, f"SELECT * FROM {quote(name)} ORDER BY row_idx").to_pydict()
-    finally:
-        conn.close()
+    with using_engine(url) as engine:
+        sql = f"SELECT * FROM {quote(name)} ORDER BY row_idx"
+        return engine.dialect.run(engine.connection(), sql).to_pydict()
 
 
 SMALL_CONFIG = {
@@ -220,22 +217,10 @@ SMALL_CONFIG = {
 
 def generate_db(url: str, seed: int, database: dict | None = None) -> str:
     """Generate a database with the real pipeline (generator + materializer)."""
-    from plurel_sql.config import Config
-    from plurel_sql.dialects import get_dialect
-    from plurel_sql.generate.stream import DatabaseGenerator
-    from plurel_sql.materialize.progress import Progress
-    from plurel_sql.materialize.writer import write_database
+    import plurel_sql
 
-    config = Config().override(database=database or SMALL_CONFIG)
-    source = DatabaseGenerator(config, seed, chunk_rows=4096)
-    write_database(
-        source,
-        get_dialect(url),
-        seed=seed,
-        config=config.to_dict(),
-        replace=True,
-        progress=Progress(),
-    )
+    config = {"database": database or SMALL_CONFIG}
+    plurel_sql.generate(url, seed, config, chunk_rows=4096, replace=True)
     return url
 
 
@@ -250,7 +235,7 @@ def reachable_rows(
     """
     from plurel_sql.loader.meta import open_database
 
-    schema = open_database(url, compute_stats=False).schema
+    schema = open_database(url).schema
     data = {t.name: read_table(url, t.name) for t in schema.tables}
 
     def secs(v) -> int | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import plurel_sql
 from plurel_sql.checksum import TableChecksum
 from plurel_sql.config import default_config
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.schema.from_sql import schema_from_sql
 from plurel_sql.values.vocab import faker_version
 

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from plurel_sql.cli import main
-from plurel_sql.dialects import get_dialect
+from plurel_sql.dialects import create_engine
 
 PASSWORD = "Hunter2-secret"
 
@@ -145,7 +145,7 @@ def test_unroutable_host_fails_within_ten_seconds(capsys):
 
 @pytest.mark.postgres
 def test_wrong_credentials(pg_url, capsys):
-    u = get_dialect(pg_url).url.sa_url
+    u = create_engine(pg_url).url.sa_url
     bad = u.set(username="nobody_here", password=PASSWORD, drivername="postgresql")
     url = bad.render_as_string(hide_password=False)
     started = time.monotonic()
@@ -157,8 +157,8 @@ def test_wrong_credentials(pg_url, capsys):
 
 
 @pytest.mark.postgres
-def test_postgres_cli_masks_password_in_progress(pg_url, capsys, small_config_file):
-    password = get_dialect(pg_url).url.password
+def test_postgres_cli_masks_password_in_progress(pg_url, drop_pg_schema, capsys, small_config_file):
+    password = create_engine(pg_url).url.password
     schema = f"cli_{int(time.time() * 1000) % 10**9}"
     args = ["generate", "--seed", "2", "--url", pg_url, "--pg-schema", schema,
             "--config", str(small_config_file)]  # fmt: skip
@@ -174,14 +174,10 @@ def test_postgres_cli_masks_password_in_progress(pg_url, capsys, small_config_fi
     assert_one_line_error(code, err, f"schema '{schema}'", "--replace")
     if password:
         assert password not in err
-    dialect = get_dialect(url)
-    con = dialect.connect()
-    with con.cursor() as cur:
-        cur.execute(f"DROP SCHEMA {dialect.quote(schema)} CASCADE")
-    con.commit()
-    con.close()
+    drop_pg_schema(schema)
 
 
+@pytest.mark.slow
 def test_sqlite_via_cli_and_subprocess_exit_codes(tmp_path, small_config_file):
     """The real console entry point: exit codes and stderr of a separate process."""
     url = f"sqlite:///{tmp_path / 'cli.sqlite'}"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from plurel_sql.config import ConnectivityParams
-from plurel_sql.generate.connectivity import assign_parents, sample_block_model
+from plurel_sql.generator.connectivity import assign_parents, sample_block_model
 
 
 @pytest.mark.parametrize("seed", range(20))

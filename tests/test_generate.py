@@ -9,11 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from generator_helpers import generated_tables, small_config, table_checksums
 
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.schema.arrow import arrow_schema
 from plurel_sql.schema.ir import Schema
-from tests.generator_helpers import generated_tables, small_config, table_checksums
 
 SEEDS = [0, 1, 2, 3]
 

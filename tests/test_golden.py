@@ -4,10 +4,10 @@ committed golden digest (fixtures/golden/checksums.json) table for table."""
 from __future__ import annotations
 
 import pytest
+from regenerate_golden import CASES, checksums, load
 
 import plurel_sql
 from plurel_sql.values.vocab import faker_version
-from tests.regenerate_golden import CASES, checksums, load
 
 HOW = (
     "if the change of generated values is intended, bump the package version "

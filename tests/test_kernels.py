@@ -1,4 +1,4 @@
-"""The compiled SCM kernels (plurel_sql/generate/_kernels*.c): activations against
+"""The compiled SCM kernels (plurel_sql/generator/_kernels*.c): activations against
 numpy/torch, MLPs and aggregation against a float64 numpy reference, and the AVX2 +
 FMA and baseline builds against each other, bit for bit."""
 
@@ -7,21 +7,38 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 import pytest
+from generator_helpers import small_config
+from kernel_harness.builds import (
+    Target,
+    build_extension,
+    build_replay,
+    digests_of_extension,
+    replay,
+    replay_targets,
+)
+from kernel_harness.recording import KernelRecorder
+from kernel_harness.workloads import (
+    build_digests,
+    database_checksums,
+    every_kernel_outputs,
+    same_values,
+    special_value_outputs,
+)
 from scipy import special, stats
 
 from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams
-from plurel_sql.generate import _kernels, kernel_build
-from plurel_sql.generate.activations import make_activation
-from plurel_sql.generate.kernel_build import slow_build_message
-from plurel_sql.generate.mlp import MLP, NumericEncoder, sample_mlps
-from plurel_sql.generate.pool import RandomPool
-from plurel_sql.generate.scm import Accumulator, beta_noise_table
-from plurel_sql.generate.stream import DatabaseGenerator
-from tests.generator_helpers import small_config, table_checksums
+from plurel_sql.generator import _kernels, kernel_build
+from plurel_sql.generator.activations import make_activation
+from plurel_sql.generator.kernel_build import slow_build_message
+from plurel_sql.generator.mlp import MLP, NumericEncoder, sample_mlps
+from plurel_sql.generator.pool import RandomPool
+from plurel_sql.generator.scm import Accumulator, beta_noise_table
+from plurel_sql.generator.stream import DatabaseGenerator
 
 T = TypeVar("T")
 
@@ -209,49 +226,10 @@ def test_weight_bank_draws_follow_their_initializers() -> None:
     assert abs(bank[bank != 0].std() - 2 * np.sqrt(2 / 32) / 0.3) < 0.02  # rescaled
 
 
-def _run_everything(seed: int) -> list[np.ndarray]:
-    """Outputs of every kernel on random inputs: every activation, MLPs of several
-    shapes, every aggregation of encoded and looked-up terms, and Beta noise."""
-    rng = np.random.default_rng(seed)
-    pool = RandomPool(np.random.default_rng(seed + 1))
-    outputs = []
-    x = rng.normal(0, 3, 1003).astype(np.float32)
-    for name in ACTIVATIONS:
-        outputs.append(make_activation(name, pool)(x))
-    mlps = sample_mlps(SCMParams(), [(1, 32), (32, 32), (32, 1), (7, 5)] * 8, pool)
-    for mlp in mlps:
-        in_dim = mlp.weights[0].shape[0]
-        outputs.append(mlp(rng.normal(0, 2, (45, in_dim)).astype(np.float32)))
-    encoders = [NumericEncoder(m) for m in mlps if m.weights[0].shape == (1, 32)]
-    table = rng.normal(0, 2, (6, 32)).astype(np.float32)
-    for mode in AGGREGATIONS:
-        acc = Accumulator(mode)
-        for enc in encoders:
-            acc.add_encoded(enc, x[:37], np.float32(50.0))
-        acc.add_rows(table, rng.integers(0, 6, 37))
-        outputs.append(acc.result())
-    outputs.append(make_activation("sin", pool)(rng.uniform(-1e6, 1e6, 99).astype(np.float32)))
-    for width in (32, 5):  # lookups of vector and odd widths
-        acc = Accumulator("logsumexp")
-        acc.add_rows(rng.normal(0, 2, (4, width)).astype(np.float32), rng.integers(0, 4, 21))
-        outputs.append(acc.result())
-    chosen = np.empty(45, dtype=np.int64)
-    _kernels.argmax_similarity(rng.normal(0, 1, (45, 32)).astype(np.float32), table, chosen)
-    outputs.append(chosen)
-    noise = np.empty((37, 32), dtype=np.float32)
-    _kernels.beta_noise(noise, np.sort(rng.random(65, dtype=np.float32)), 1.7, 0.3, 99)
-    outputs.append(noise)
-    for knots in (2, 4):  # one and three intervals: every value in or next to a tail
-        odd = np.empty(1001, dtype=np.float32)  # not a whole number of chunks
-        _kernels.beta_noise(odd, np.sort(rng.random(knots, dtype=np.float32)), 0.6, 2.2, 7)
-        outputs.append(odd)
-    return outputs
-
-
 def _under_baseline(run: Callable[[], T]) -> T:
-    if _kernels.DEFAULT != "avx2-fma":
-        pytest.skip("this machine has no AVX2 + FMA: only the baseline build runs here")
-    previous = _kernels.use_kernels("baseline")
+    if _kernels.DEFAULT == _kernels.BASELINE:
+        pytest.skip(f"only the {_kernels.BASELINE} build runs on this machine")
+    previous = _kernels.use_kernels(_kernels.BASELINE)
     try:
         return run()
     finally:
@@ -259,23 +237,35 @@ def _under_baseline(run: Callable[[], T]) -> T:
 
 
 def test_avx2_fma_and_baseline_builds_are_bit_identical() -> None:
-    baseline = _under_baseline(lambda: _run_everything(12))
-    best = _run_everything(12)
+    baseline = _under_baseline(lambda: every_kernel_outputs(12))
+    best = every_kernel_outputs(12)
     assert len(best) == len(baseline)
     for a, b in zip(best, baseline, strict=True):
         assert a.tobytes() == b.tobytes()
+
+
+def test_builds_agree_on_special_values() -> None:
+    """Zeros, subnormals, range edges, infinities: the same bits; NaNs: NaN."""
+    baseline = _under_baseline(special_value_outputs)
+    best = special_value_outputs()
+    assert len(best) == len(baseline)
+    for a, b in zip(best, baseline, strict=True):
+        assert same_values(a, b)
+
+
+def test_same_values_tells_nans_apart_only_from_numbers() -> None:
+    a = np.array([1.0, np.nan, -0.0], np.float32)
+    assert same_values(a, np.array([1.0, -np.nan, -0.0], np.float32))
+    assert not same_values(a, np.array([1.0, np.nan, 0.0], np.float32))
+    assert not same_values(a, np.array([1.0, 2.0, -0.0], np.float32))
 
 
 def test_both_builds_generate_the_same_database() -> None:
     # the baseline build fuses its multiply-adds with libm's fmaf, the other with the
     # instruction: whole databases must come out the same
     for seed in (0, 1):
-        checksums = partial(_database_checksums, seed)
+        checksums = partial(database_checksums, "small", seed)
         assert checksums() == _under_baseline(checksums)
-
-
-def _database_checksums(seed: int) -> dict[str, str]:
-    return table_checksums(DatabaseGenerator(small_config(), seed))
 
 
 def _fused_layer(x0: float, x1: float, w1: float) -> np.float32:
@@ -390,11 +380,13 @@ def test_argmax_similarity_matches_numpy(d: int) -> None:
     assert out[0] == 0  # ties go to the first category, like numpy's argmax
 
 
-def test_the_slow_build_is_named_only_on_x86_64() -> None:
+def test_the_warning_names_the_cause_per_platform() -> None:
     assert slow_build_message("avx2-fma", "x86_64", True) is None
     assert "lacks AVX2" in (slow_build_message("baseline", "x86_64", True) or "")
-    assert "need GCC" in (slow_build_message("baseline", "AMD64", False) or "")
-    assert slow_build_message("baseline", "aarch64", False) is None  # fmaf is an instruction
+    assert "need GCC or clang" in (slow_build_message("baseline", "AMD64", False) or "")
+    assert slow_build_message("neon", "aarch64", False) is None
+    assert slow_build_message("neon", "arm64", False) is None  # macOS spells it so
+    assert "not been tested on riscv64" in (slow_build_message("baseline", "riscv64", False) or "")
 
 
 def test_the_generator_warns_once_when_the_slow_build_runs(monkeypatch) -> None:
@@ -406,3 +398,93 @@ def test_the_generator_warns_once_when_the_slow_build_runs(monkeypatch) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         DatabaseGenerator(small_config(), 1)  # once per process
+
+
+# ------------------------------------------------ other compilers and architectures
+
+TARGETS = replay_targets(_kernels.DEFAULT == "avx2-fma")
+_replay_binaries: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def recording(tmp_path_factory) -> tuple[Path, KernelRecorder]:
+    """Every kernel call of every_kernel_outputs, special_value_outputs and two small
+    databases, recorded from this process's default build."""
+    with KernelRecorder() as recorder:
+        every_kernel_outputs(12)
+        special_value_outputs()
+        for seed in (0, 1):
+            database_checksums("small", seed)
+    path = tmp_path_factory.mktemp("kernels") / "calls.plkr"
+    recorder.write(path)
+    return path, recorder
+
+
+def _replay_binary(target: Target, tmp_path_factory) -> Path:
+    """The harness built for ``target``, once per session."""
+    if target.name not in _replay_binaries:
+        out = tmp_path_factory.mktemp("replay")
+        _replay_binaries[target.name] = build_replay(target, out)
+    return _replay_binaries[target.name]
+
+
+def test_the_recording_calls_every_kernel(recording) -> None:
+    _, recorder = recording
+    assert all(count > 0 for count in recorder.calls().values()), recorder.calls()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", TARGETS, ids=[t.name for t in TARGETS])
+def test_every_build_replays_the_recorded_calls_bit_for_bit(
+    target: Target, recording, tmp_path_factory
+) -> None:
+    """The harness, built by this compiler for this target (AArch64 under qemu-user),
+    reproduces every recorded kernel output (NaN bits aside, see replay.c)."""
+    binary = _replay_binary(target, tmp_path_factory)
+    path, recorder = recording
+    for build in target.builds:
+        report = replay(target, binary, path, build)
+        assert f"build {build}: ok" in report, report
+        for name, count in recorder.calls().items():
+            assert f"{name} {count} calls 0 mismatches" in report, report
+
+
+@pytest.mark.slow
+def test_the_replay_harness_catches_changed_outputs(recording, tmp_path_factory) -> None:
+    """One output changed by one ulp, another made NaN: both calls are reported."""
+    _, recorder = recording
+    broken = KernelRecorder()
+    broken.arrays, broken.records = list(recorder.arrays), list(recorder.records)
+    changes = {
+        "mlp_forward": lambda v: np.nextafter(v, np.float32(np.inf)),
+        "beta_noise": lambda v: np.float32(np.nan),
+    }
+    changed_records = {}
+    for name, change in changes.items():
+        index = next(i for i in range(len(broken.records)) if broken.kernel(i) == name)
+        code, args = broken.records[index]
+        after = broken.arrays[args[-1]].copy()
+        after[len(after) // 2] = change(after[len(after) // 2])
+        broken.arrays.append(after)
+        broken.records[index] = (code, [*args[:-1], len(broken.arrays) - 1])
+        changed_records[name] = index
+    path = tmp_path_factory.mktemp("broken") / "calls.plkr"
+    broken.write(path)
+    target = TARGETS[0]
+    report = replay(target, _replay_binary(target, tmp_path_factory), path, target.builds[0])
+    assert f"build {target.builds[0]}: MISMATCH" in report, report
+    for name, index in changed_records.items():
+        assert f"record {index} {name} out[" in report, report
+        assert f"{name} {recorder.calls()[name]} calls 1 mismatches" in report, report
+
+
+@pytest.mark.slow
+def test_the_other_compilers_extension_computes_the_same_values(tmp_path) -> None:
+    """The extension built by the other of GCC and clang (setuptools, CC=...) runs the
+    same builds at import and gives the same kernel outputs and databases, per build."""
+    other = "gcc" if _kernels.COMPILER.startswith("clang") else "clang"
+    report = digests_of_extension(build_extension(other, tmp_path))
+    assert report["compiler"].startswith(other + " ")
+    assert Path(report["file"]).is_relative_to(tmp_path)
+    assert report["default"] == _kernels.DEFAULT  # the same dispatch
+    assert report["builds"] == build_digests()

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from generator_helpers import small_config
 
-from plurel_sql.generate.landing import ColumnSpec, land_column
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.landing import ColumnSpec, land_column
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.rng import Draw, Name, stream
 from plurel_sql.schema.domains import column_domain
 from plurel_sql.schema.from_sql import schema_from_sql
 from plurel_sql.schema.ir import Table
 from plurel_sql.schema.sql_parse import parse_ddl
-from tests.generator_helpers import small_config
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "schemas"
 WINDOW = ("2001-03-04", "2004-05-06")

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 import torch
 from loader_fixtures import build_duckdb, build_postgres, small_schema
+from standins.memory_walk import MemorySampler
 from torch.utils.data import DataLoader
 
 from plurel_sql.loader import ContextDataset
@@ -77,6 +78,16 @@ def test_batches_are_tensors_of_documented_shapes(duck: str) -> None:
     assert (batch["is_targets"].sum(1) == 1).all()
 
 
+def test_vocabulary_and_size(duck: str) -> None:
+    ds = ContextDataset(duck, **KW)
+    assert ds.num_seed_rows == sum(_expected(ds).values()) > 0
+    names = ds.column_names[0]
+    assert len(names) == len(set(names)) and ("orders", "amount") in names
+    batch = next(iter(ds))
+    used = batch["col_name_idxs"][~batch["is_padding"]]
+    assert int(used.max()) < len(names)
+
+
 def test_same_seed_and_epoch_give_identical_batches(duck: str) -> None:
     a, b = ContextDataset(duck, **KW), ContextDataset(duck, **KW)
     for x, y in zip(a, b, strict=True):
@@ -143,7 +154,7 @@ def test_many_databases_mixed_engines(duck: str, duck2: str, pg: str) -> None:
 
 def test_memory_engine_matches_sql_in_dataset(duck: str) -> None:
     a = ContextDataset(duck, **KW)
-    b = ContextDataset(duck, engine="memory", **KW)
+    b = ContextDataset(duck, sampler=MemorySampler, **KW)
     for x, y in zip(a, b, strict=True):
         assert _same(x, y)
 

@@ -20,8 +20,9 @@ from loader_fixtures import (
     reachable_rows,
     seed_batch,
 )
+from standins.memory_walk import MemorySampler
 
-from plurel_sql.dialects.sampling_base import NO_TIME
+from plurel_sql.dialects.loader_sql import NO_TIME
 from plurel_sql.loader import open_database
 from plurel_sql.loader.source import ContextSource
 
@@ -74,7 +75,7 @@ def test_sql_rows_equal_plain_python_closure(url: str) -> None:
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_sql_batches_equal_in_memory_reference(url: str, split: str) -> None:
     kw = dict(split=split, ctx_len=96, max_width=3, batch_size=16, seed=7)
-    sql, mem = ContextSource(url, **kw), ContextSource(url, engine="memory", **kw)
+    sql, mem = ContextSource(url, **kw), ContextSource(url, sampler=MemorySampler, **kw)
     for b, got in _all_batches(sql, epoch=2, limit=6):
         want = mem.batch(2, b)
         for k in want:
@@ -121,6 +122,7 @@ def test_no_leakage(url: str, split: str) -> None:
     assert checked > 0
 
 
+@pytest.mark.slow
 def test_width_cap_binds_and_holds(url: str) -> None:
     max_width = 2
     src = ContextSource(url, ctx_len=10**5, max_width=max_width, batch_size=64, seed=0)

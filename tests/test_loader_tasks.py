@@ -1,19 +1,26 @@
-"""Tasks, temporal splits, cached statistics, bad inputs and the loader CLI."""
+"""Tasks, temporal splits, column statistics, bad inputs and the loader CLI."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import UTC
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pytest
-from loader_fixtures import build_duckdb, read_table
+from loader_fixtures import build_duckdb, generate_db, read_table
 
 from plurel_sql.cli import main
+from plurel_sql.column_stats import stat_columns
+from plurel_sql.dialects import using_engine
 from plurel_sql.errors import PlurelError
 from plurel_sql.loader import ContextDataset, find_task, open_database, split_rows, tasks
+from plurel_sql.loader import stats as loader_stats
 from plurel_sql.loader.source import ContextSource
+from plurel_sql.loader.stats import compute_table_stats
+from plurel_sql.materialize.meta import read_meta
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +70,20 @@ def test_untimed_rows_follow_untimed_split(url: str) -> None:
     assert len(split_rows(db, t, "train", untimed_split="none")[0]) == 0
 
 
-def test_stats_cached_once_and_correct(url: str) -> None:
+def test_stats_without_stored_ones_are_computed_read_only(url: str) -> None:
+    """The hand-built fixture stores no ``column_stats`` (like databases written by
+    earlier versions): they are computed in memory and nothing is written."""
+    path = Path(url.removeprefix("duckdb:///"))
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
     db = open_database(url)
-    path = url.removeprefix("duckdb:///")
-    con = duckdb.connect(path, read_only=True)
-    n1 = con.execute("SELECT count(*) FROM plurel_stats").fetchone()[0]
+    db.close()
+    assert "column_stats" not in db.meta
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    con = duckdb.connect(str(path), read_only=True)
+    tables = {r for (r,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     con.close()
-    open_database(url)  # second open: reuses, never duplicates
-    con = duckdb.connect(path, read_only=True)
-    n2 = con.execute("SELECT count(*) FROM plurel_stats").fetchone()[0]
-    con.close()
-    assert n1 == n2 == len(db.stats) > 0
+    assert "plurel_stats" not in tables
+    assert set(db.stats) == {(t.name, c) for t in db.schema.tables for c in stat_columns(t)}
     ages = np.array([v for v in read_table(url, "users")["age"] if v is not None])
     mean, std = db.stats[("users", "age")]
     assert math.isclose(mean, ages.mean()) and math.isclose(std, ages.std())
@@ -82,7 +92,27 @@ def test_stats_cached_once_and_correct(url: str) -> None:
     assert math.isclose(mean, dates.mean()) and math.isclose(std, dates.std(), rel_tol=1e-6)
 
 
-def test_values_are_standardized_with_cached_stats(url: str) -> None:
+def test_stored_stats_match_the_engines_and_cost_no_query(tmp_path, monkeypatch) -> None:
+    """A generated database carries its statistics: opening it runs no statistics
+    query, and they equal what the engine computes from the stored rows."""
+    url = generate_db(f"duckdb:///{tmp_path / 'gen.duckdb'}", seed=2)
+    with using_engine(url) as engine:
+        computed = {
+            (t.name, c): v
+            for t in read_meta(engine)["schema"].tables
+            for c, v in compute_table_stats(engine.dialect, engine.connection(), t).items()
+        }
+    calls = []
+    monkeypatch.setattr(loader_stats, "compute_table_stats", lambda *a: calls.append(a) or {})
+    db = open_database(url)
+    assert calls == [] and "column_stats" in db.meta
+    assert db.stats.keys() == computed.keys() and len(computed) > 3
+    for key, (mean, std) in db.stats.items():
+        assert math.isclose(mean, computed[key][0], rel_tol=1e-9, abs_tol=1e-9), key
+        assert math.isclose(std, computed[key][1], rel_tol=1e-6), key
+
+
+def test_values_are_standardized_with_the_stats(url: str) -> None:
     src = ContextSource(url, ["users.age"], ctx_len=16, max_width=2, batch_size=64)
     batch = src.batch(0, 0)
     db = src.dbs[0]

@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 import pytest
+from generator_helpers import small_config
 
 from plurel_sql.errors import ConfigError
-from plurel_sql.many import generate_many, parse_seeds, url_for
 from plurel_sql.materialize.meta import read_meta
-from tests.generator_helpers import small_config
+from plurel_sql.orchestrate.many import generate_many, parse_seeds, url_for
 
 
 def test_same_data_whatever_the_worker_count(tmp_path) -> None:
@@ -51,6 +51,7 @@ def test_template_needs_the_seed_field() -> None:
         url_for("duckdb:///same.duckdb", 3)
 
 
+@pytest.mark.slow
 def test_cli(tmp_path) -> None:
     config = tmp_path / "small.toml"
     config.write_text(small_config().to_toml())

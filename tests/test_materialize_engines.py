@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import uuid
+from collections.abc import Iterator
 
 import duckdb
 import pytest
 import sqlalchemy as sa
+from standins.fabricate import FabricatedSource, example_schema
 
-from plurel_sql.dialects import connect, get_dialect
+from plurel_sql.dialects import connect, create_engine
 from plurel_sql.errors import DatabaseError
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.materialize import read_meta, verify_database, write_database
 from plurel_sql.materialize.ddl import build_metadata
-from plurel_sql.materialize.fabricate import FabricatedSource, example_schema
-from tests.conftest import drop_pg_schemas
 
 SEEDS = (0, 1, 2)
 ENGINES = ("duckdb", "sqlite", "postgresql")
@@ -34,7 +35,7 @@ def engine_url(request, tmp_path):
 def generate(url: str, config, seed: int, replace: bool = False, chunk_rows: int = 64):
     return write_database(
         DatabaseGenerator(config, seed, chunk_rows=chunk_rows),
-        get_dialect(url),
+        url,
         seed=seed,
         config=config.to_dict(),
         replace=replace,
@@ -42,19 +43,36 @@ def generate(url: str, config, seed: int, replace: bool = False, chunk_rows: int
 
 
 @pytest.fixture(scope="module")
-def checksums_by_engine() -> dict[str, dict[int, dict[str, str]]]:
-    """Filled by test_generate_and_verify; compared by test_checksums_equal_across_engines."""
-    return {}
+def generations(
+    tmp_path_factory, pg_url, drop_pg_schema, small_config
+) -> Iterator[dict[str, list[tuple]]]:
+    """Per engine: SEEDS generated one after the other into one target (each later
+    seed replacing the previous database), with (seed, result, verify report, meta)
+    taken right after each generation."""
+    base = tmp_path_factory.mktemp("engines")
+    schema = f"engines_{uuid.uuid4().hex[:8]}"
+    urls = {
+        "duckdb": f"duckdb:///{base / 'db.duckdb'}",
+        "sqlite": f"sqlite:///{base / 'db.sqlite'}",
+        "postgresql": f"{pg_url}{'&' if '?' in pg_url else '?'}schema={schema}",
+    }
+    out: dict[str, list[tuple]] = {}
+    try:
+        for engine, url in urls.items():
+            for seed in SEEDS:
+                result = generate(url, small_config, seed, replace=seed > 0)
+                report = verify_database(url)
+                out.setdefault(engine, []).append((seed, result, report, read_meta(url)))
+        yield out
+    finally:
+        drop_pg_schema(schema)
 
 
-@pytest.mark.parametrize("engine_url", ENGINES, indirect=True)
-def test_generate_and_verify(engine_url, small_config, checksums_by_engine):
-    engine = get_dialect(engine_url).name
-    for seed in SEEDS:
-        result = generate(engine_url, small_config, seed, replace=seed > 0)
-        report = verify_database(engine_url)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_generate_and_verify(engine, generations):
+    assert [g[0] for g in generations[engine]] == list(SEEDS)
+    for seed, result, report, meta in generations[engine]:
         assert report.ok, report.problems
-        meta = read_meta(engine_url)
         assert meta["seed"] == seed and meta["format_version"] == "1"
         assert meta["row_counts"] == result.row_counts
         assert meta["checksums"] == result.checksums == report.checksums
@@ -67,16 +85,19 @@ def test_generate_and_verify(engine_url, small_config, checksums_by_engine):
             "rows",
             "columns",
         }
+        assert set(meta["column_stats"]) == set(result.row_counts)
         dt.date.fromisoformat(meta["val_cutoff"])
-        checksums_by_engine.setdefault(engine, {})[seed] = meta["checksums"]
 
 
-def test_checksums_equal_across_engines(checksums_by_engine):
-    if set(checksums_by_engine) != set(ENGINES):
-        pytest.skip("needs test_generate_and_verify for every engine in this session")
-    for seed in SEEDS:
-        per_engine = {engine: checksums_by_engine[engine][seed] for engine in ENGINES}
-        assert per_engine["duckdb"] == per_engine["sqlite"] == per_engine["postgresql"]
+def test_checksums_equal_across_engines(generations):
+    assert set(generations) == set(ENGINES)
+    for i, seed in enumerate(SEEDS):
+        per_engine = {engine: generations[engine][i][3] for engine in ENGINES}
+        assert {m["seed"] for m in per_engine.values()} == {seed}
+        checksums = [m["checksums"] for m in per_engine.values()]
+        assert checksums[0] and checksums[0] == checksums[1] == checksums[2]
+        stats = [m["column_stats"] for m in per_engine.values()]
+        assert stats[0] == stats[1] == stats[2]  # computed from the same batches
 
 
 def _violations(engine: str):
@@ -92,7 +113,7 @@ def _violations(engine: str):
 @pytest.mark.parametrize("engine_url", ENGINES, indirect=True)
 def test_engine_enforces_keys(engine_url, small_config):
     generate(engine_url, small_config, seed=4)
-    dialect = get_dialect(engine_url)
+    dialect = create_engine(engine_url).dialect
     schema = read_meta(engine_url)["schema"]
     child = next(t for t in schema.tables if t.foreign_keys)
     sa_child = build_metadata(schema, dialect.schema, keys=False).tables[
@@ -143,13 +164,13 @@ def test_file_with_other_tables_is_written_in_place(engine, tmp_path):
     con.close()
     url = f"{engine}:///{path}"
     source = FabricatedSource(example_schema(), 1, 50)
-    write_database(source, get_dialect(url), seed=1, config={})
-    write_database(FabricatedSource(example_schema(num_tables=2), 2, 50), get_dialect(url),
+    write_database(source, url, seed=1, config={})
+    write_database(FabricatedSource(example_schema(num_tables=2), 2, 50), url,
                    seed=2, config={}, replace=True)  # fmt: skip
     assert verify_database(url).ok
     con = connect(url, read_only=True)
     assert con.execute("SELECT x FROM keep_me").fetchall() == [(42,)]
-    tables = get_dialect(url).list_tables(con)
+    tables = create_engine(url).dialect.list_tables(con)
     con.close()
     assert tables == {"keep_me", "plurel_meta", "table_0", "table_1"}
 
@@ -168,7 +189,7 @@ def test_failure_mid_load_leaves_previous_state(engine_url, small_config):
                 yield table, batch
 
     with pytest.raises(RuntimeError):
-        write_database(Broken(example_schema(), 1, 30), get_dialect(engine_url), seed=1,
+        write_database(Broken(example_schema(), 1, 30), engine_url, seed=1,
                        config={}, replace=True)  # fmt: skip
     assert read_meta(engine_url)["checksums"] == before["checksums"]
     assert verify_database(engine_url).ok
@@ -184,7 +205,7 @@ def test_read_meta_without_plurel_meta(tmp_path):
 
 
 @pytest.mark.postgres
-def test_postgres_schemas_hold_separate_databases(pg_url, small_config):
+def test_postgres_schemas_hold_separate_databases(pg_url, drop_pg_schema, small_config):
     names = ["multi_a", "multi_b"]
     try:
         for seed, name in enumerate(names):
@@ -193,22 +214,23 @@ def test_postgres_schemas_hold_separate_databases(pg_url, small_config):
         assert [m["seed"] for m in metas] == [0, 1]
         assert all(verify_database(f"{pg_url}?schema={n}").ok for n in names)
     finally:
-        drop_pg_schemas(pg_url, names)
+        for name in names:
+            drop_pg_schema(name)
 
 
 @pytest.mark.parametrize("engine_url", ENGINES, indirect=True)
 def test_replace_drops_reserved_cache_tables(engine_url):
-    """Readers' caches (``plurel_*`` tables, e.g. the loader's plurel_stats) describe
-    one generation: --replace drops them with it."""
-    dialect = get_dialect(engine_url)
-    write_database(FabricatedSource(example_schema(), 1, 50), dialect, seed=1, config={})
+    """Reserved ``plurel_*`` tables (e.g. the statistics cache earlier loaders kept,
+    plurel_stats) describe one generation: --replace drops them with it."""
+    dialect = create_engine(engine_url).dialect
+    write_database(FabricatedSource(example_schema(), 1, 50), engine_url, seed=1, config={})
     cache = sa.Table("plurel_stats", sa.MetaData(), sa.Column("x", sa.Integer),
                      schema=dialect.schema)  # fmt: skip
     con = connect(engine_url)
     dialect.execute(con, sa.schema.CreateTable(cache))
     con.commit()
     con.close()
-    write_database(FabricatedSource(example_schema(), 2, 50), get_dialect(engine_url), seed=2,
+    write_database(FabricatedSource(example_schema(), 2, 50), engine_url, seed=2,
                    config={}, replace=True)  # fmt: skip
     con = connect(engine_url, read_only=True)
     assert "plurel_stats" not in dialect.list_tables(con)

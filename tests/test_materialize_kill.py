@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from plurel_sql.config import Config
-from plurel_sql.dialects import get_dialect
+from plurel_sql.dialects import create_engine
 from plurel_sql.materialize import read_meta, verify_database
+
+pytestmark = pytest.mark.slow  # each test kills a dozen subprocesses mid-load
 
 KILL_DATABASE = {
     "num_tables": [6, 6],
@@ -55,7 +57,7 @@ def kill_at(proc: subprocess.Popen, marker: str, count: int) -> bool:
 
 
 def tables_in(url: str) -> set[str]:
-    dialect = get_dialect(url)
+    dialect = create_engine(url).dialect
     if dialect.url.path is not None and not Path(dialect.url.path).exists():
         return set()
     con = dialect.connect(read_only=True)

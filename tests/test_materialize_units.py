@@ -7,14 +7,14 @@ import math
 import numpy as np
 import pyarrow as pa
 import pytest
+from standins.fabricate import FabricatedSource, example_schema
 
 from plurel_sql.checksum import TableChecksum
-from plurel_sql.dialects import get_dialect, mask_url, parse_url
+from plurel_sql.dialects import create_engine, mask_url, parse_url
 from plurel_sql.dialects.pgcopy import HEADER, TRAILER, encode_batch
 from plurel_sql.errors import DatabaseError, SchemaError
 from plurel_sql.materialize.ddl import build_metadata, build_table, constraint_name
 from plurel_sql.materialize.describe import describe
-from plurel_sql.materialize.fabricate import FabricatedSource, example_schema
 from plurel_sql.materialize.writer import normalize_batch
 from plurel_sql.schema.arrow import arrow_schema
 
@@ -51,7 +51,7 @@ def test_mask_url_hides_passwords():
     assert mask_url("postgresql://bob:s3cret@h:1/db") == "postgresql://bob:***@h:1/db"
     assert "s3cret" not in mask_url("postgresql://bob@h/db?password=s3cret&schema=x")
     assert mask_url("duckdb:///a.duckdb") == "duckdb:///a.duckdb"
-    d = get_dialect("postgresql://bob:s3cret@h/db")
+    d = create_engine("postgresql://bob:s3cret@h/db").dialect
     assert "s3cret" not in d.url.scrub("failed for s3cret at postgresql://bob:s3cret@h/db")
 
 

@@ -7,12 +7,12 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+from generator_helpers import small_config
 
 from plurel_sql import rng
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.rng import Draw, Name, key_seed, stream
 from plurel_sql.schema.from_sql import schema_from_sql
-from tests.generator_helpers import small_config
 
 
 def _first_draws(generator: np.random.Generator) -> np.ndarray:

@@ -13,20 +13,19 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from generator_helpers import small_config
 
+import plurel_sql
 from plurel_sql.checksum import TableChecksum
-from plurel_sql.dialects import get_dialect
-from plurel_sql.generate.row_checks import violations
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.dialects import create_engine
+from plurel_sql.generator.row_checks import violations
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.materialize import read_meta
 from plurel_sql.materialize.ddl import build_metadata, catalog_type
-from plurel_sql.materialize.job import generate_database
 from plurel_sql.materialize.progress import Progress
 from plurel_sql.materialize.verify import verify_database
 from plurel_sql.schema.from_sql import schema_from_sql
 from plurel_sql.schema.ir import Schema, Table
-from tests.conftest import drop_pg_schemas, with_pg_schema
-from tests.generator_helpers import small_config
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "schemas"
 FIXTURES = sorted(p.stem for p in CORPUS.glob("*.sql"))
@@ -39,7 +38,7 @@ def corpus_config():
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory, pg_url) -> dict[tuple[str, str], str]:
+def corpus(tmp_path_factory, pg_url, drop_pg_schema) -> dict[tuple[str, str], str]:
     """Every fixture generated into every engine once: (fixture, engine) -> URL."""
     base = tmp_path_factory.mktemp("corpus")
     urls = {}
@@ -47,19 +46,20 @@ def corpus(tmp_path_factory, pg_url) -> dict[tuple[str, str], str]:
     for name in FIXTURES:
         for engine in ENGINES:
             if engine == "postgresql":
-                url = with_pg_schema(pg_url, f"corpus_{name}_{tag}")
+                url = f"{pg_url}?schema=corpus_{name}_{tag}"
             else:
                 url = f"{engine}:///{base}/{name}.{engine}"
-            generate_database(
+            plurel_sql.generate(
                 url,
-                corpus_config(),
                 SEED,
-                schema_sql=str(CORPUS / f"{name}.sql"),
+                corpus_config(),
+                schema_sql=CORPUS / f"{name}.sql",
                 progress=Progress(),
             )
             urls[(name, engine)] = url
     yield urls
-    drop_pg_schemas(pg_url, [f"corpus_{name}_{tag}" for name in FIXTURES])
+    for name in FIXTURES:
+        drop_pg_schema(f"corpus_{name}_{tag}")
 
 
 CASES = [(name, engine) for name in FIXTURES for engine in ENGINES]
@@ -111,7 +111,7 @@ def test_catalog_types_are_the_declared_ones(corpus, name: str, engine: str) -> 
     declaration (for types an engine lacks: the documented mapping)."""
     url = corpus[(name, engine)]
     declared = schema_from_sql(CORPUS / f"{name}.sql", corpus_config(), SEED)
-    dialect = get_dialect(url)
+    dialect = create_engine(url).dialect
     con = dialect.connect(read_only=True)
     try:
         for table in declared.tables:
@@ -182,7 +182,7 @@ def test_engine_enforces_the_declared_constraints(corpus, name: str, engine: str
     """The engine itself refuses rows that break a NOT NULL, a primary key, a foreign
     key or a CHECK of the schema (tried on every table that has one)."""
     url = corpus[(name, engine)]
-    dialect = get_dialect(url)
+    dialect = create_engine(url).dialect
     schema = read_meta(url)["schema"]
     metadata = build_metadata(schema, dialect.schema)
     tables = {t.name: t for t in metadata.tables.values()}

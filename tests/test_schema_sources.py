@@ -11,10 +11,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from generator_helpers import small_config
 
-from plurel_sql.dialects import get_dialect
+from plurel_sql.dialects import create_engine
 from plurel_sql.materialize import read_meta
-from tests.generator_helpers import small_config
 
 ROOT = Path(__file__).parent.parent
 CORPUS = ROOT / "fixtures" / "schemas"
@@ -40,7 +40,7 @@ def config_file(tmp_path) -> Path:
 
 def _pg_execute(url: str, sql: str) -> None:
     """Run the user's DDL ourselves (plurel-sql never does): the test is the user."""
-    dialect = get_dialect(url)
+    dialect = create_engine(url).dialect
     con = dialect.connect()
     with con.cursor() as cur:
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {dialect.quote(dialect.schema)}")
@@ -53,7 +53,7 @@ def _pg_execute(url: str, sql: str) -> None:
 def _pg_catalog(url: str) -> list[tuple]:
     """Columns with types, defaults and nullability, and every constraint's definition:
     what 'the user's DDL' is in the catalog."""
-    dialect = get_dialect(url)
+    dialect = create_engine(url).dialect
     con = dialect.connect(read_only=True)
     with con.cursor() as cur:
         cur.execute(
@@ -91,7 +91,7 @@ def test_live_postgres_round_trip_fill_verify_and_drift(pg_schema_url, config_fi
     assert _pg_catalog(pg_schema_url) == before
     verified = cli("verify", pg_schema_url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    dialect = get_dialect(pg_schema_url)
+    dialect = create_engine(pg_schema_url).dialect
     con = dialect.connect()
     with con.cursor() as cur:
         cur.execute(f"SET search_path TO {dialect.quote(dialect.schema)}")
@@ -129,8 +129,8 @@ def test_fill_refuses_non_empty_or_missing_tables(pg_schema_url, config_file) ->
     assert refused.returncode == 2
     assert refused.stderr.strip().endswith("table(s) a are not empty")
     assert _pg_catalog(pg_schema_url) == before
-    assert "plurel_meta" not in get_dialect(pg_schema_url).list_tables(
-        get_dialect(pg_schema_url).connect(read_only=True)
+    assert "plurel_meta" not in create_engine(pg_schema_url).dialect.list_tables(
+        create_engine(pg_schema_url).dialect.connect(read_only=True)
     )
 
 
@@ -283,7 +283,7 @@ def test_alembic_migrations_to_head_then_fill(tmp_path, config_file, engine, req
     schema = read_meta(url)["schema"]
     assert schema.table_names == ["author", "book", "loan"]
     assert schema.table("book").column("genre").labels == ["novel", "poetry", "essay"]
-    dialect = get_dialect(url)
+    dialect = create_engine(url).dialect
     con = dialect.connect(read_only=True)
     version = dialect.fetchall(con, "SELECT version_num FROM alembic_version")
     con.close()

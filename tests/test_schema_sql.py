@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
+from generator_helpers import generated_tables, small_config
 
 from plurel_sql.config import default_config
 from plurel_sql.errors import SchemaError
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.schema.from_sql import schema_from_sql
-from tests.generator_helpers import generated_tables, small_config
 
 SHOP = Path(__file__).parent.parent / "fixtures" / "shop.sql"
 
@@ -134,6 +134,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_sql_schema_database_is_written_verified_and_sampled(tmp_path, small_config_file) -> None:
     """End to end on the user's key names: write, verify, list tasks, sample."""
     template = f"duckdb:///{tmp_path}/{{seed}}.duckdb"
@@ -154,6 +155,7 @@ def test_sql_schema_database_is_written_verified_and_sampled(tmp_path, small_con
             assert "reviews.verdict" in result.stdout
 
 
+@pytest.mark.slow
 def test_generate_cli_with_schema_sql(tmp_path, small_config_file) -> None:
     generate = ("generate", "--seed", "1", "--quiet")
     url = f"sqlite:///{tmp_path}/shop.sqlite"
@@ -189,6 +191,7 @@ CREATE TABLE "user" (
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["duckdb", "sqlite", "postgresql"])
 def test_reserved_words_and_quotes_in_names(
     tmp_path, small_config_file, engine: str, request

@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 
 from plurel_sql.config import ACTIVATIONS, AGGREGATIONS, INITIALIZERS, SCMParams, default_config
-from plurel_sql.generate import _kernels
-from plurel_sql.generate.activations import make_activation
-from plurel_sql.generate.mlp import NumericEncoder, sample_matrices, sample_mlps
-from plurel_sql.generate.pool import RandomPool
-from plurel_sql.generate.scm import (
+from plurel_sql.generator import _kernels
+from plurel_sql.generator.activations import make_activation
+from plurel_sql.generator.mlp import NumericEncoder, sample_matrices, sample_mlps
+from plurel_sql.generator.pool import RandomPool
+from plurel_sql.generator.scm import (
     DISTINCT_FRACTION,
     Accumulator,
     Distinct,
     feeding_nodes,
     plan_scm,
 )
-from plurel_sql.generate.sources import TimeSeriesSource, sample_source
+from plurel_sql.generator.sources import TimeSeriesSource, sample_source
 from plurel_sql.graphs import DAG
 from plurel_sql.schema.ir import simple_table, value_column
 
@@ -226,7 +226,7 @@ def test_only_nodes_feeding_a_column_are_planned_and_computed(mode: str) -> None
 
 @pytest.mark.parametrize("rho", [0.0, 0.05, 0.5, 0.9])
 def test_ar1_scan_matches_the_recurrence(rho: float) -> None:
-    from plurel_sql.generate.sources import ar1
+    from plurel_sql.generator.sources import ar1
 
     shocks = np.random.default_rng(11).standard_normal(3000)
     expected = np.empty_like(shocks)

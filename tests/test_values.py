@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from generator_helpers import generated_tables, table_checksums
 
 from plurel_sql.config import Config, default_config
 from plurel_sql.errors import ConfigError
-from plurel_sql.generate.stream import DatabaseGenerator
+from plurel_sql.generator.stream import DatabaseGenerator
 from plurel_sql.schema.from_sql import schema_from_sql
 from plurel_sql.schema.ir import Column, Table
 from plurel_sql.schema.sqltypes import SqlType
@@ -24,7 +25,6 @@ from plurel_sql.values.rows import table_role
 from plurel_sql.values.rules import NumberRule, TextRule, column_rule
 from plurel_sql.values.text import ColumnText, TextLimits, text_values
 from plurel_sql.values.vocab import faker_pool
-from tests.generator_helpers import generated_tables, table_checksums
 
 WINDOW = ("2001-03-04", "2019-11-30")
 EMAIL = re.compile(r"^[a-z0-9]+\.[a-z0-9]+[0-9]*@[a-z0-9-]+(\.[a-z0-9-]+)+$")

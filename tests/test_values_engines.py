@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import plurel_sql
 from plurel_sql.config import default_config
-from plurel_sql.generate.landing import _plausible_range
-from plurel_sql.materialize.job import generate_database
+from plurel_sql.generator.landing import _plausible_range
 from plurel_sql.materialize.meta import read_meta
 from plurel_sql.materialize.verify import verify_database
 from plurel_sql.schema.domains import column_domain
@@ -37,7 +37,7 @@ def _quoted(name: str) -> str:
 def test_fixture_values_are_plausible_in_duckdb(path: Path, tmp_path: Path) -> None:
     url = f"duckdb:///{tmp_path / 'db.duckdb'}"
     config = default_config()
-    generate_database(url, config, 1, schema_sql=str(path))
+    plurel_sql.generate(url, 1, config, schema_sql=path)
     assert verify_database(url).ok
     meta = read_meta(url)
     assert meta["libraries"]["faker"]

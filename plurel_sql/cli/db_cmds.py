@@ -82,15 +82,6 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 def _fill(args: argparse.Namespace) -> int:
-    _check_args(args)
-    if args.alembic_config:
-        from plurel_sql.dialects import get_dialect
-        from plurel_sql.materialize.job import driver_errors
-        from plurel_sql.materialize.migrations import upgrade_to_head
-
-        target = get_dialect(args.url, pg_schema=args.pg_schema)
-        with driver_errors(target):
-            upgrade_to_head(target, args.alembic_config)
     return _write(args, fill=True)
 
 
@@ -102,29 +93,38 @@ def _write(args: argparse.Namespace, fill: bool) -> int:
     """generate (a new database at --url) or fill (the tables already at the URL)."""
     _check_args(args)
     config = with_rows(load_config(args.config), args)
-    from plurel_sql.materialize.job import generate_database  # heavy imports after checks
-    from plurel_sql.materialize.progress import make_progress
+    from plurel_sql.materialize.progress import make_progress  # heavy imports after checks
+    from plurel_sql.orchestrate import job
 
-    dialect, result = generate_database(
-        args.url,
-        config,
-        args.seed,
-        chunk_rows=args.chunk_rows,
-        replace=args.replace,
-        schema_sql=getattr(args, "schema_sql", None),
-        schema_dialect=getattr(args, "schema_dialect", None),
-        schema_from=getattr(args, "schema_from", None),
-        pg_schema=args.pg_schema,
-        progress=make_progress(args.quiet),
-        fill=fill,
-    )
-    if not args.quiet:
-        where = dialect.url.masked + (
-            f" (schema {dialect.schema})" if dialect.schema not in (None, "public") else ""
+    progress = make_progress(args.quiet)
+    if fill:
+        result = job.fill(
+            args.url,
+            args.seed,
+            config,
+            chunk_rows=args.chunk_rows,
+            replace=args.replace,
+            alembic_config=args.alembic_config,
+            pg_schema=args.pg_schema,
+            progress=progress,
         )
+    else:
+        result = job.generate(
+            args.url,
+            args.seed,
+            config,
+            chunk_rows=args.chunk_rows,
+            replace=args.replace,
+            schema_sql=args.schema_sql,
+            schema_dialect=args.schema_dialect,
+            schema_from=args.schema_from,
+            pg_schema=args.pg_schema,
+            progress=progress,
+        )
+    if not args.quiet:
         print(
             f"{'filled' if fill else 'wrote'} {len(result.row_counts)} tables, {result.rows:,} "
-            f"rows, {result.cells:,} cells {'in' if fill else 'to'} {where} in "
+            f"rows, {result.cells:,} cells {'in' if fill else 'to'} {result.where} in "
             f"{result.total_seconds:.2f}s "
             f"({result.rows / max(result.total_seconds, 1e-9):,.0f} rows/s)",
             file=sys.stderr,
@@ -135,8 +135,7 @@ def _write(args: argparse.Namespace, fill: bool) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from plurel_sql.materialize.verify import verify_database
 
-    with _driver_errors(args.url):
-        report = verify_database(args.url)
+    report = verify_database(args.url)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     for problem in report.problems:
@@ -150,19 +149,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _describe(args: argparse.Namespace) -> int:
-    from plurel_sql.dialects import parse_url
+    from plurel_sql.dialects import using_engine
     from plurel_sql.materialize.describe import describe
     from plurel_sql.materialize.meta import read_meta
 
-    with _driver_errors(args.url):
-        meta = read_meta(args.url)
-    print(describe(meta, args.format, parse_url(args.url).masked))
+    with using_engine(args.url) as engine:  # one parse, one read-only connection
+        meta = read_meta(engine)
+    print(describe(meta, args.format, engine.url.masked))
     return 0
-
-
-def _driver_errors(url: str):
-    """Unexpected driver errors inside become one-line DatabaseErrors."""
-    from plurel_sql.dialects import get_dialect
-    from plurel_sql.materialize.job import driver_errors
-
-    return driver_errors(get_dialect(url))

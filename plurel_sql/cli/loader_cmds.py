@@ -52,12 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_tasks(args: argparse.Namespace) -> int:
-    from plurel_sql.loader import open_database, tasks
+    from plurel_sql.loader import open_database
 
     db = open_database(args.url)
     rows = [
         (t.name, t.kind, str(t.sizes["train"]), str(t.sizes["val"]), str(t.sizes["test"]))
-        for t in tasks(db, args.untimed_split)
+        for t in db.tasks(args.untimed_split)
     ]
     header = ("task", "kind", "train", "val", "test")
     widths = [

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from plurel_sql.many import generate_many, parse_seeds
+    from plurel_sql.orchestrate.many import generate_many, parse_seeds
 
     seeds = parse_seeds(args.seeds)
     config = with_rows(load_config(args.config), args)

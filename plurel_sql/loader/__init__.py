@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from plurel_sql.loader.meta import Database, open_database
+from plurel_sql.loader.sampler import DbSampler
 from plurel_sql.loader.source import ContextSource
 from plurel_sql.loader.tasks import SPLITS, Task, find_task, split_rows, tasks
 
@@ -19,6 +20,7 @@ __all__ = [
     "ContextDataset",
     "ContextSource",
     "Database",
+    "DbSampler",
     "Task",
     "find_task",
     "open_database",

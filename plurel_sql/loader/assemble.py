@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from plurel_sql.dialects.sampling_base import NO_TIME
+from plurel_sql.dialects.loader_sql import NO_TIME
 from plurel_sql.loader.content import RowContent
 from plurel_sql.loader.layout import (
     MAX_F2P,

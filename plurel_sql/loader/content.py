@@ -13,7 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from plurel_sql.dialects.sampling_base import NO_TIME, SamplingDialect
+from plurel_sql.dialects.base import Dialect
+from plurel_sql.dialects.loader_sql import NO_TIME
 from plurel_sql.loader.layout import (
     MAX_F2P,
     SEM_BOOLEAN,
@@ -53,7 +54,7 @@ def fetch_columns(tl: TableLayout) -> dict[str, list[str]]:
     return kinds
 
 
-def fetch_sql(dialect: SamplingDialect, tl: TableLayout, all_rows: bool = False) -> str:
+def fetch_sql(dialect: Dialect, tl: TableLayout, all_rows: bool = False) -> str:
     """The engine's fetch query for table ``tl``: the rows bound as ROW_IDS, or all."""
     kinds = fetch_columns(tl)
     return dialect.fetch_sql(

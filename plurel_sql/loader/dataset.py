@@ -19,7 +19,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from plurel_sql.errors import PlurelError
 from plurel_sql.loader.meta import Database
-from plurel_sql.loader.sampler import Engine
+from plurel_sql.loader.sampler import DbSampler, SamplerFactory
 from plurel_sql.loader.source import ContextSource, TaskSpec
 
 
@@ -40,6 +40,8 @@ class ContextDataset(IterableDataset):
     ``dbs`` is a URL, a :class:`Database` or a list of them (tasks mix across
     databases); ``tasks`` defaults to every task of every database. ``rank``
     and ``world_size`` default to torch.distributed's when it is initialized.
+    ``sampler`` builds each database's sampler (a :class:`DbSampler` subclass
+    can replace the walk; the tests plug in in-memory references this way).
     """
 
     def __init__(
@@ -54,7 +56,7 @@ class ContextDataset(IterableDataset):
         *,
         rank: int | None = None,
         world_size: int | None = None,
-        engine: Engine = "sql",
+        sampler: SamplerFactory = DbSampler,
         untimed_split: str = "train",
         drop_last: bool = False,
         prefetch: int = 16,
@@ -68,7 +70,7 @@ class ContextDataset(IterableDataset):
             max_width,
             batch_size,
             seed,
-            engine=engine,
+            sampler=sampler,
             untimed_split=untimed_split,
             drop_last=drop_last,
             prefetch=prefetch,
@@ -90,6 +92,16 @@ class ContextDataset(IterableDataset):
     @property
     def databases(self) -> list[Database]:
         return self.source.dbs
+
+    @property
+    def column_names(self) -> list[list[tuple[str, str]]]:
+        """Per database, the (table, column) of each index ``col_name_idxs`` takes."""
+        return [s.layout.column_names for s in self.source.samplers]
+
+    @property
+    def num_seed_rows(self) -> int:
+        """Seed rows (contexts) of the split over all tasks: one epoch's size."""
+        return len(self.source.items)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)

@@ -1,9 +1,10 @@
-"""Deterministic pseudo-random keys shared by the SQL and the in-memory sampler.
+"""Deterministic pseudo-random keys shared by the SQL and the numpy side of the walk.
 
 ``node_hash`` is the arithmetic the dialects write into SQL
-(:meth:`SamplingDialect.hash_sql`); computing the same numbers in numpy lets the
-in-memory sampler pick exactly the rows the engine picks, and makes the width
-cap reproducible on every engine. ``sequence_salt`` keys one context by
+(:meth:`Dialect.hash_sql`); computing the same numbers in numpy lets the walk
+order new rows exactly as the engine ranks them (and the tests' in-memory
+references pick the same rows), and makes the width cap reproducible on every
+engine. ``sequence_salt`` keys one context by
 (seed, epoch, database, task, seed row) so another epoch samples other children.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from plurel_sql.dialects.sampling_base import HASH_A, HASH_B, HASH_D, HASH_P
+from plurel_sql.dialects.loader_sql import HASH_A, HASH_B, HASH_D, HASH_P
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from plurel_sql.dialects.sampling_base import EdgeSpec
+from plurel_sql.dialects.loader_sql import EdgeSpec
 from plurel_sql.schema.ir import Schema, Table
 
 SEM_NUMBER = 0

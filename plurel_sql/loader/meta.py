@@ -1,43 +1,60 @@
-"""Open a generated database from its URL alone: metadata, schema and dialect.
+"""Open a generated database from its URL alone: engine, metadata, schema, statistics.
 
-Everything the loader needs (schema IR, cut-offs, seed) is stored by the
-materializer in the ``plurel_meta`` table; this module reads it with one small
-query through the sampling dialect. :class:`Database` holds no connection, so it
-pickles cheaply into DataLoader worker processes; each process opens its own.
+Everything the loader needs (schema IR, cut-offs, seed, column statistics) is
+stored by the materializer in the ``plurel_meta`` table. :func:`open_database`
+parses the URL once and reads it through the engine's one read-only connection,
+which tasks, split queries and the sampler then share. :class:`Database` pickles
+without that connection into DataLoader worker processes; each process opens its
+own on first use.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from plurel_sql.dialects.sampling_base import SamplingDialect, sampling_dialect_for
-from plurel_sql.errors import DatabaseError, PlurelError
+from plurel_sql.column_stats import Stats
+from plurel_sql.dialects import DatabaseURL, Dialect, Engine, create_engine
+from plurel_sql.errors import DatabaseError
+from plurel_sql.loader.stats import load_stats
+from plurel_sql.materialize.meta import read_meta_from
 from plurel_sql.schema.ir import Schema
+
+if TYPE_CHECKING:
+    from plurel_sql.loader.tasks import Task
 
 
 @dataclass
 class Database:
-    """A generated database: its URL, ``plurel_meta`` entries and schema IR.
+    """A generated database: its engine (URL + dialect + connection), ``plurel_meta``
+    entries, schema IR and the (mean, std) per standardized (table, column)."""
 
-    ``stats`` maps (table, column) to the (mean, std) used for standardization.
-    """
-
-    url: str
+    engine: Engine
     meta: dict[str, Any]
     schema: Schema
-    dialect_name: str
-    stats: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    stats: Stats = field(default_factory=dict)
 
     @property
-    def dialect(self) -> SamplingDialect:
-        return sampling_dialect_for(self.url)
+    def url(self) -> str:
+        """The URL as given (may hold a password: show :attr:`name` instead)."""
+        return self.engine.url.raw
 
-    def connect(self, read_only: bool = True) -> Any:
-        return self.dialect.connect(self.url, read_only=read_only)
+    @property
+    def name(self) -> str:
+        """A label for messages: the URL with any password masked."""
+        return self.engine.url.masked
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.engine.dialect
+
+    def connection(self) -> Any:
+        """This process's read-only connection (shared; do not close it)."""
+        return self.engine.connection()
+
+    def close(self) -> None:
+        self.engine.close()
 
     @property
     def val_cutoff(self) -> int:
@@ -48,12 +65,11 @@ class Database:
     def test_cutoff(self) -> int:
         return iso_to_seconds(str(self.meta.get("test_cutoff") or self.schema.test_cutoff))
 
-    @property
-    def name(self) -> str:
-        """A label for messages: the URL with any password masked."""
-        from plurel_sql.dialects import mask_url
+    def tasks(self, untimed_split: str = "train") -> list[Task]:
+        """Every masked-cell task with its split sizes (see :func:`loader.tasks.tasks`)."""
+        from plurel_sql.loader.tasks import tasks
 
-        return mask_url(self.url)
+        return tasks(self, untimed_split)
 
 
 def iso_to_seconds(text: str) -> int:
@@ -70,68 +86,21 @@ def iso_to_seconds(text: str) -> int:
         raise DatabaseError(f"invalid date {text!r} in plurel_meta") from None
 
 
-def read_meta(conn: Any, dialect: SamplingDialect, url: str) -> dict[str, Any]:
-    """All ``plurel_meta`` rows as a dict; a one-line error if the table is missing.
+def open_database(url: str | DatabaseURL | Engine) -> Database:
+    """Read ``plurel_meta`` of ``url`` (read-only) and return a :class:`Database`.
 
-    Uses the materializer's reader when present (same parsing and messages),
-    else one small query.
+    One URL parse, one connection (kept open in the Database for what follows).
+    Unusable URLs, missing databases and databases without ``plurel_meta`` are
+    one-line :class:`DatabaseError`\\ s.
     """
+    engine = create_engine(url)
     try:
-        from plurel_sql.materialize.meta import read_meta as materializer_read_meta
-    except ImportError:
-        materializer_read_meta = None
-    if materializer_read_meta is not None:
-        return materializer_read_meta(url)
-    try:
-        table = dialect.run(conn, "SELECT key, value FROM plurel_meta")
-    except PlurelError:
+        with engine.driver_errors():
+            con = engine.connection()
+            meta = read_meta_from(engine.dialect, con)
+            stats = load_stats(engine.dialect, con, meta, meta["schema"])
+    except BaseException:
+        if engine is not url:
+            engine.close()
         raise
-    except Exception:  # noqa: BLE001 - any engine error here means "not ours"
-        rollback(conn)
-        raise DatabaseError(
-            f"{url}: no plurel_meta table; not a database written by `plurel-sql generate`"
-        ) from None
-    cols = table.to_pydict()
-    return dict(zip(cols["key"], cols["value"], strict=True))
-
-
-def rollback(conn: Any) -> None:
-    """Roll back after a failed query (PostgreSQL aborts the transaction); never fails."""
-    with contextlib.suppress(Exception):
-        conn.rollback()
-
-
-def open_database(url: str, compute_stats: bool = True) -> Database:
-    """Read ``plurel_meta`` of ``url`` and return a :class:`Database`.
-
-    With ``compute_stats`` the per-column statistics are loaded from (and, the
-    first time, computed into) the ``plurel_stats`` table; see
-    :mod:`plurel_sql.loader.stats`.
-    """
-    if not isinstance(url, str) or "://" not in url:
-        raise DatabaseError(
-            f"invalid database URL {url!r}: expected duckdb:///PATH or postgresql://..."
-        )
-    dialect = sampling_dialect_for(url)
-    conn = dialect.connect(url, read_only=True)
-    try:
-        meta = read_meta(conn, dialect, url)
-    finally:
-        conn.close()
-    if "schema" not in meta:
-        raise DatabaseError(f"{url}: plurel_meta has no 'schema' entry")
-    schema = meta["schema"]
-    if not isinstance(schema, Schema):
-        schema = Schema.from_json(schema)
-    db = Database(url=url, meta=meta, schema=schema, dialect_name=dialect.name)
-    if compute_stats:
-        from plurel_sql.loader.stats import ensure_stats
-
-        db.stats = ensure_stats(db)
-    return db
-
-
-def meta_json(db: Database, key: str) -> Any:
-    """A JSON-valued ``plurel_meta`` entry, or ``None`` when absent."""
-    value = db.meta.get(key)
-    return json.loads(value) if isinstance(value, str) else value
+    return Database(engine=engine, meta=meta, schema=meta["schema"], stats=stats)

@@ -1,39 +1,29 @@
 """Build batches of contexts from seed rows spread over one or many databases.
 
-:class:`DbSampler` samples contexts of one database, either through SQL
-(``engine="sql"``, the product path) or from tables held in memory
-(``engine="memory"``, the per-sequence reference; ``engine="numpy"``, the same
-walk vectorized over a whole group of sequences). :class:`BatchSampler` groups a batch's
-seed rows by database and fills one set of batch arrays. Connections are opened
-lazily and per process, so samplers can be pickled into DataLoader workers.
+:class:`DbSampler` samples the contexts of one database through SQL: one
+set-based query per hop (:mod:`walk`) and one fetch per table, on the database's
+read-only connection with the session's TEMP link tables. :class:`BatchSampler`
+groups a batch's seed rows by database and fills one set of batch arrays.
+Samplers pickle without connections into DataLoader workers, where each process
+opens its own. Another walk (the tests' in-memory references) plugs in by
+subclassing :class:`DbSampler` and passing the class as ``sampler=``.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from plurel_sql.dialects.sampling_base import ROW_IDS
+from plurel_sql.dialects.loader_sql import ROW_IDS
 from plurel_sql.errors import PlurelError
 from plurel_sql.loader.assemble import assemble, empty_batch
 from plurel_sql.loader.content import RowContent, fetch_sql, to_content
 from plurel_sql.loader.layout import DbLayout, build_layout
-from plurel_sql.loader.memory import InMemoryTables, load_tables, memory_walk
 from plurel_sql.loader.meta import Database
-from plurel_sql.loader.vectorized import VectorIndex, build_index, vectorized_walk
 from plurel_sql.loader.walk import SeedBatch, WalkResult, sql_walk
-
-Engine = Literal["sql", "memory", "numpy"]
-IN_MEMORY = ("memory", "numpy")  # engines that read every table whole
-
-# Connections inherited from the parent by a forked DataLoader worker. They are
-# kept referenced, never closed or garbage-collected in the child: closing a
-# PostgreSQL connection sends a terminate message on the socket the parent still
-# uses. Workers leave through os._exit, which runs no finalizers.
-_INHERITED: list[Any] = []
 
 
 def check_sizes(ctx_len: int, max_width: int, batch_size: int = 1) -> None:
@@ -48,69 +38,37 @@ def check_sizes(ctx_len: int, max_width: int, batch_size: int = 1) -> None:
 
 
 class DbSampler:
-    """Contexts of one database."""
+    """Contexts of one database, sampled with SQL."""
 
-    def __init__(self, db: Database, ctx_len: int, max_width: int, engine: Engine = "sql") -> None:
+    def __init__(self, db: Database, ctx_len: int, max_width: int) -> None:
         check_sizes(ctx_len, max_width)
-        if engine not in ("sql", *IN_MEMORY):
-            raise PlurelError(f"unknown engine {engine!r}: expected 'sql', 'memory' or 'numpy'")
         self.db = db
         self.dialect = db.dialect
         self.layout: DbLayout = build_layout(db.schema, db.stats)
         self.ctx_len = ctx_len
         self.max_width = max_width
-        self.engine = engine
-        self._conn: Any = None
-        self._pid = -1
-        self._mem: InMemoryTables | None = None
-        self._vec: VectorIndex | None = None  # engine="numpy": link arrays by node id
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_conn"], state["_pid"], state["_mem"] = None, -1, None
-        state["_vec"] = None
-        return state
+        self._session = (tuple(self.layout.edges), tuple(t.node_offset for t in self.layout.tables))
 
     @property
     def conn(self) -> Any:
-        if self._conn is None or self._pid != os.getpid():
-            if self._conn is not None:
-                _INHERITED.append(self._conn)
-            d = self.dialect
-            conn = d.sampler_connect(self.db.url)
-            if self.engine == "sql":
-                offsets = [t.node_offset for t in self.layout.tables]
-                d.prepare_session(conn, self.layout.edges, offsets)
-            self._conn, self._pid = conn, os.getpid()
-        return self._conn
+        """The database's read-only connection, with the session's link tables."""
+        return self.db.engine.sampling_connection(*self._session)
 
     def close(self) -> None:
-        if self._conn is not None and self._pid == os.getpid():
-            self._conn.close()
-        self._conn = None
-
-    @property
-    def memory(self) -> InMemoryTables:
-        if self._mem is None:
-            self._mem = load_tables(self.dialect, self.conn, self.layout)
-        return self._mem
-
-    @property
-    def vector(self) -> VectorIndex:
-        """engine="numpy": CSR link arrays, built once from the tables read whole."""
-        if self._vec is None:
-            self._vec = build_index(self.memory, self.layout)
-        return self._vec
+        self.db.close()
 
     def walk(self, seeds: SeedBatch) -> WalkResult:
-        if self.engine == "numpy":
-            return vectorized_walk(self.vector, self.layout, seeds, self.ctx_len, self.max_width)
-        if self.engine == "memory":
-            return memory_walk(self.memory, self.layout, seeds, self.ctx_len, self.max_width)
+        """The rows of every sequence's context, in context order."""
         return sql_walk(self.dialect, self.conn, self.layout, seeds, self.ctx_len, self.max_width)
 
+    def fetch(self, t: int, ids: np.ndarray) -> RowContent:
+        """Cells of rows ``ids`` (sorted, unique) of table ``t``: one fetch query."""
+        tl = self.layout.tables[t]
+        raw = self.dialect.run(self.conn, fetch_sql(self.dialect, tl), {ROW_IDS: {"row_idx": ids}})
+        return to_content(self.layout, tl, raw)
+
     def contents(self, walk: WalkResult) -> dict[int, RowContent]:
-        """Cells of every selected row, one fetch query per table."""
+        """Cells of every selected row, one :meth:`fetch` per table."""
         out: dict[int, RowContent] = {}
         offsets = np.array([t.node_offset for t in self.layout.tables], np.int64)
         nodes = np.sort(offsets[walk.tab] + walk.row)  # sorted: grouped by table
@@ -118,31 +76,21 @@ class DbSampler:
         bounds = np.searchsorted(nodes, np.append(offsets, self.layout.num_nodes))
         for t in range(len(self.layout.tables)):
             ids = nodes[bounds[t] : bounds[t + 1]] - offsets[t]
-            if len(ids) == 0:
-                continue
-            if self.engine in IN_MEMORY:  # rows already in memory (both in-memory engines)
-                full = self.memory.contents[t]
-                ci = full.take(ids)
-                out[t] = RowContent(
-                    full.row_idx[ci],
-                    full.parents[ci],
-                    full.values[ci],
-                    full.classes[ci],
-                    full.valid[ci],
-                    full.ts[ci],
-                )
-                continue
-            tl = self.layout.tables[t]
-            sql = fetch_sql(self.dialect, tl)
-            raw = self.dialect.run(self.conn, sql, {ROW_IDS: {"row_idx": ids}})
-            out[t] = to_content(self.layout, tl, raw)
+            if len(ids):
+                out[t] = self.fetch(t, ids)
         return out
 
     def sample_into(
         self, out: dict[str, np.ndarray], positions: np.ndarray, seeds: SeedBatch, db_idx: int
     ) -> None:
-        walk = self.walk(seeds)
-        assemble(out, positions, self.layout, walk, self.contents(walk), seeds, db_idx)
+        with self.db.engine.driver_errors():
+            walk = self.walk(seeds)
+            contents = self.contents(walk)
+        assemble(out, positions, self.layout, walk, contents, seeds, db_idx)
+
+
+#: builds the sampler of one database: ``DbSampler`` or a subclass
+SamplerFactory = Callable[[Database, int, int], DbSampler]
 
 
 @dataclass

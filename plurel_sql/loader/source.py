@@ -19,7 +19,13 @@ import numpy as np
 from plurel_sql.errors import PlurelError
 from plurel_sql.loader.hashing import sequence_salt
 from plurel_sql.loader.meta import Database, open_database
-from plurel_sql.loader.sampler import BatchSampler, DbSampler, Engine, SeedRows, check_sizes
+from plurel_sql.loader.sampler import (
+    BatchSampler,
+    DbSampler,
+    SamplerFactory,
+    SeedRows,
+    check_sizes,
+)
 from plurel_sql.loader.tasks import Task, TaskError, check_split, check_untimed, split_rows, tasks
 from plurel_sql.rng import Draw, stream
 
@@ -86,7 +92,7 @@ class ContextSource:
         batch_size: int = 32,
         seed: int = 0,
         *,
-        engine: Engine = "sql",
+        sampler: SamplerFactory = DbSampler,
         untimed_split: str = "train",
         drop_last: bool = False,
         prefetch: int = 16,
@@ -101,7 +107,7 @@ class ContextSource:
         self.task_list = resolve_tasks(self.dbs, tasks, untimed_split)
         self.ctx_len, self.max_width, self.batch_size = ctx_len, max_width, batch_size
         self.seed, self.drop_last = int(seed), drop_last
-        self.samplers = [DbSampler(db, ctx_len, max_width, engine) for db in self.dbs]
+        self.samplers = [sampler(db, ctx_len, max_width) for db in self.dbs]
         self.batcher = BatchSampler(self.samplers, ctx_len)
         self.items = self._collect(untimed_split)
         self._target_slot = np.array(
@@ -116,15 +122,10 @@ class ContextSource:
 
     def _collect(self, untimed_split: str) -> Items:
         parts: list[tuple[np.ndarray, ...]] = []
-        conns = [db.connect() for db in self.dbs]
-        try:
-            for k, (d, task) in enumerate(self.task_list):
-                rows, asof = split_rows(self.dbs[d], task, self.split, untimed_split, conns[d])
-                n = len(rows)
-                parts.append((np.full(n, d, np.int64), np.full(n, k, np.int64), rows, asof))
-        finally:
-            for c in conns:
-                c.close()
+        for k, (d, task) in enumerate(self.task_list):
+            rows, asof = split_rows(self.dbs[d], task, self.split, untimed_split)
+            n = len(rows)
+            parts.append((np.full(n, d, np.int64), np.full(n, k, np.int64), rows, asof))
         if not parts or sum(len(p[0]) for p in parts) == 0:
             raise PlurelError(f"no seed rows in split {self.split!r} for the chosen tasks")
         return Items(*(np.concatenate([p[i] for p in parts]) for i in range(4)))

@@ -13,11 +13,11 @@ context.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from plurel_sql.dialects.sampling_base import NO_TIME
+from plurel_sql.dialects.loader_sql import NO_TIME
 from plurel_sql.errors import PlurelError
 
 if TYPE_CHECKING:
@@ -72,13 +72,13 @@ def untimed_asof(db: Database, split: Split) -> int:
     return split_bounds(db, split)[1] - (0 if split == "test" else 1)
 
 
-def tasks(db: Database, untimed_split: str = "train", conn: Any = None) -> list[Task]:
-    """Every task of ``db`` with its split sizes (one counting query per table)."""
+def tasks(db: Database, untimed_split: str = "train") -> list[Task]:
+    """Every task of ``db`` with its split sizes (one counting query per table, on
+    the database's read-only connection)."""
     check_untimed(untimed_split)
-    own = conn is None
-    conn = db.connect() if own else conn
+    conn = db.connection()
     out: list[Task] = []
-    try:
+    with db.engine.driver_errors():
         for t in db.schema.tables:
             cols = [c.name for c in t.cell_columns]
             if not cols:
@@ -94,9 +94,6 @@ def tasks(db: Database, untimed_split: str = "train", conn: Any = None) -> list[
                     sizes = {s: (n if s == untimed_split else 0) for s in SPLITS}
                 kind = "regression" if c.kind == "numeric" else "classification"
                 out.append(Task(t.name, c.name, kind, sizes))
-    finally:
-        if own:
-            conn.close()
     return out
 
 
@@ -111,7 +108,7 @@ def find_task(task_list: list[Task], name: str) -> Task:
 
 
 def split_rows(
-    db: Database, task: Task, split: str, untimed_split: str = "train", conn: Any = None
+    db: Database, task: Task, split: str, untimed_split: str = "train"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row ids and as-of times of the seed rows of ``task`` in ``split``."""
     split = check_split(split)
@@ -119,17 +116,12 @@ def split_rows(
     table = db.schema.table(task.table)
     if table.time_column is None and untimed_split != split:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    own = conn is None
-    conn = db.connect() if own else conn
-    try:
-        sql = db.dialect.split_rows_sql(
-            task.table, task.column, table.time_column, primary_key=table.row_key
-        )
-        params = list(split_bounds(db, split)) if table.time_column else []
-        res = db.dialect.run(conn, sql, params=params)
-    finally:
-        if own:
-            conn.close()
+    sql = db.dialect.split_rows_sql(
+        task.table, task.column, table.time_column, primary_key=table.row_key
+    )
+    params = list(split_bounds(db, split)) if table.time_column else []
+    with db.engine.driver_errors():
+        res = db.dialect.run(db.connection(), sql, params=params)
     rows = res.column("row_idx").to_numpy().astype(np.int64)
     if table.time_column is None:
         return rows, np.full(len(rows), untimed_asof(db, split), np.int64)

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from plurel_sql.dialects.sampling_base import FRONTIER, SamplingDialect
+from plurel_sql.dialects.base import Dialect
+from plurel_sql.dialects.loader_sql import FRONTIER
 from plurel_sql.loader.hashing import node_hash
 from plurel_sql.loader.layout import DbLayout
 
@@ -146,7 +147,7 @@ def new_rows(
 
 
 def sql_walk(
-    dialect: SamplingDialect,
+    dialect: Dialect,
     conn: Any,
     layout: DbLayout,
     seeds: SeedBatch,

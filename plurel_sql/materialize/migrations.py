@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from plurel_sql.dialects import Dialect
+from plurel_sql.dialects import Dialect, Engine
 from plurel_sql.errors import DatabaseError
 from plurel_sql.materialize.ddl import build_metadata
 from plurel_sql.schema.ir import Schema
@@ -59,9 +59,11 @@ def upgrade_to_head(dialect: Dialect, ini: str | Path) -> None:
         raise dialect.error("alembic upgrade head failed", exc) from None
 
 
-def schema_drift(dialect: Dialect, schema: Schema) -> list[str] | None:
+def schema_drift(engine: Engine, schema: Schema) -> list[str] | None:
     """One line per difference between ``schema`` and the live database (Alembic's
-    comparison); None where it cannot be computed (DuckDB)."""
+    comparison, on the engine's read-only connection); None where it cannot be
+    computed (DuckDB)."""
+    dialect = engine.dialect
     if dialect.name == "duckdb":
         return None
     from alembic.autogenerate import compare_metadata
@@ -79,27 +81,21 @@ def schema_drift(dialect: Dialect, schema: Schema) -> list[str] | None:
         # compared as UNIQUE constraints
         return kind != "index" or bool(getattr(obj, "unique", False))
 
-    engine = sa.create_engine(_sa_url(dialect))
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection,
-                opts={
-                    "compare_type": (
-                        _sqlite_types(connection, schema) if dialect.name == "sqlite" else True
-                    ),
-                    "include_object": include,
-                    "include_schemas": False,
-                    "target_metadata": metadata,
-                },
-            )
-            diffs = [
-                d for d in _flatten(compare_metadata(context, metadata)) if d[0] not in IGNORED
-            ]
-            if dialect.name == "sqlite":
-                diffs = [d for d in diffs if not _sqlite_false_drift(connection, schema, d)]
-    finally:
-        engine.dispose()
+    with engine.sqlalchemy_connection() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "compare_type": (
+                    _sqlite_types(connection, schema) if dialect.name == "sqlite" else True
+                ),
+                "include_object": include,
+                "include_schemas": False,
+                "target_metadata": metadata,
+            },
+        )
+        diffs = [d for d in _flatten(compare_metadata(context, metadata)) if d[0] not in IGNORED]
+        if dialect.name == "sqlite":
+            diffs = [d for d in diffs if not _sqlite_false_drift(connection, schema, d)]
     return [describe_diff(d) for d in diffs]
 
 

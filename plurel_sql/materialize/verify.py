@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from plurel_sql.checksum import TableChecksum
-from plurel_sql.dialects import Dialect, get_dialect
+from plurel_sql.dialects import DatabaseURL, Dialect, Engine, using_engine
 from plurel_sql.materialize.ddl import build_metadata, check_expression
 from plurel_sql.materialize.meta import read_meta_from
 from plurel_sql.materialize.migrations import schema_drift
@@ -42,17 +42,15 @@ def _scalar(dialect: Dialect, con: Any, stmt: Any) -> int:
     return int(dialect.fetchall(con, stmt)[0][0])
 
 
-def verify_database(url: str, checksums: bool = True) -> VerifyReport:
-    """Check the database at ``url`` against its ``plurel_meta``."""
-    dialect = get_dialect(url)
-    con = dialect.connect(read_only=True)
-    try:
-        return _verify(dialect, con, checksums)
-    finally:
-        con.close()
+def verify_database(url: str | DatabaseURL | Engine, checksums: bool = True) -> VerifyReport:
+    """Check the database at ``url`` against its ``plurel_meta`` (one read-only
+    connection; driver errors become one-line DatabaseErrors)."""
+    with using_engine(url) as engine:
+        return _verify(engine, checksums)
 
 
-def _verify(dialect: Dialect, con: Any, checksums: bool) -> VerifyReport:
+def _verify(engine: Engine, checksums: bool) -> VerifyReport:
+    dialect, con = engine.dialect, engine.connection()
     meta = read_meta_from(dialect, con)
     schema = meta["schema"]
     report = VerifyReport(url=dialect.url.masked, tables=len(schema.tables))
@@ -78,7 +76,7 @@ def _verify(dialect: Dialect, con: Any, checksums: bool) -> VerifyReport:
             recorded = meta["checksums"].get(table.name)
             if recorded != report.checksums[table.name]:
                 report.problems.append(f"{table.name}: checksum differs from plurel_meta")
-    drift = schema_drift(dialect, schema)
+    drift = schema_drift(engine, schema)
     if drift is None:
         report.notes.append(f"schema drift is not checked on {dialect.name}")
     else:

@@ -1,11 +1,11 @@
 """Write a stream of (table, Arrow batch) into one engine, atomically.
 
-The source is anything shaped like :class:`~plurel_sql.generate.stream.DatabaseGenerator`
+The source is anything shaped like :class:`~plurel_sql.generator.stream.DatabaseGenerator`
 (``planned_schema``, ``batches()``, ``final_schema``). Tables are created when their
 first batch arrives (the batch's table description is final), rows are bulk-loaded
-per batch while a content checksum is computed from the same Arrow data, and
-finalization adds deferred keys, runs ANALYZE and writes ``plurel_meta`` — all
-inside the dialect's atomic write session.
+per batch while a content checksum and the loader's column statistics are computed
+from the same Arrow data, and finalization adds deferred keys, runs ANALYZE and
+writes ``plurel_meta`` — all inside the dialect's atomic write session.
 """
 
 from __future__ import annotations
@@ -21,12 +21,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as sa_pg
 
 from plurel_sql.checksum import TableChecksum
-from plurel_sql.dialects import META_TABLE, Dialect, WriteSession
+from plurel_sql.column_stats import TableStats
+from plurel_sql.dialects import (
+    META_TABLE,
+    DatabaseURL,
+    Dialect,
+    Engine,
+    WriteSession,
+    create_engine,
+)
 from plurel_sql.dialects.base import RESERVED_PREFIX
 from plurel_sql.errors import DatabaseError, SchemaError, SchemaProblems
 from plurel_sql.materialize.ddl import build_metadata, build_table, engine_problems, enum_types
 from plurel_sql.materialize.deferred import DeferredLinks
-from plurel_sql.materialize.meta import meta_rows, write_meta
+from plurel_sql.materialize.meta import meta_rows, parse_meta, write_meta
 from plurel_sql.materialize.pipeline import BackgroundLoader
 from plurel_sql.materialize.progress import Progress
 from plurel_sql.schema.arrow import arrow_schema
@@ -46,7 +54,8 @@ class BatchSource(Protocol):
 class WriteResult:
     """What was written and where the time went (seconds)."""
 
-    url: str
+    url: str  # password masked
+    where: str = ""  # the masked URL and a non-default PostgreSQL schema, for messages
     row_counts: dict[str, int] = field(default_factory=dict)
     checksums: dict[str, str] = field(default_factory=dict)
     cells: int = 0
@@ -82,9 +91,7 @@ def normalize_batch(batch: pa.RecordBatch, expected: pa.Schema, table: str) -> p
 def _drop_previous(dialect: Dialect, session: WriteSession, new_names: set[str]) -> None:
     """Drop tables the new database replaces: the previous generation's (children
     first), any other table with a new table's name, and reserved ``plurel_*``
-    tables (metadata, readers' caches such as ``plurel_stats``)."""
-    from plurel_sql.materialize.meta import parse_meta
-
+    tables (metadata, and caches earlier versions kept, such as ``plurel_stats``)."""
     existing = set(session.existing)
     order: list[str] = []
     if session.previous_meta:
@@ -103,7 +110,7 @@ def _drop_previous(dialect: Dialect, session: WriteSession, new_names: set[str])
 
 def write_database(
     source: BatchSource,
-    dialect: Dialect,
+    target: str | DatabaseURL | Engine,
     *,
     seed: int,
     config: dict[str, Any],
@@ -111,16 +118,18 @@ def write_database(
     progress: Progress | None = None,
     fill: bool = False,
 ) -> WriteResult:
-    """Generate ``source`` into ``dialect``'s target; all or nothing (see module doc).
+    """Write ``source`` into the database at ``target``; all or nothing (see module
+    doc). Engine attributes (e.g. ``engine.dialect.key_timing``) are honoured.
 
     ``fill=True`` loads into the tables that already exist there (they must be
     empty), leaving their DDL as it is: no table, type or key is created; the
     engine checks the keys it declares while rows arrive (``plurel-sql fill``)."""
+    dialect = create_engine(target).dialect
     problems = engine_problems(source.planned_schema, dialect.name)
     if problems:
         raise SchemaProblems(problems)
     progress = progress or Progress()
-    result = WriteResult(url=dialect.url.masked)
+    result = WriteResult(url=dialect.url.masked, where=dialect.url.where)
     started = time.perf_counter()
     names = set(source.planned_schema.table_names) | {META_TABLE}
     clashing = {META_TABLE} if fill else names
@@ -171,6 +180,7 @@ def _write(
     metadata = sa.MetaData()
     created: dict[str, tuple[Table, sa.Table]] = {}
     digests: dict[str, TableChecksum] = {}
+    stats: dict[str, TableStats] = {}
     current: str | None = None
     expected: pa.Schema | None = None
     batches = iter(source.batches())
@@ -194,11 +204,13 @@ def _write(
             deferred.start(con, table, sa_table)
             created[table.name] = (table, sa_table)
             digests[table.name] = TableChecksum(table)
+            stats[table.name] = TableStats(table)
             current, expected = table.name, arrow_schema(table)
             result.row_counts[table.name] = 0
             progress.start_table(table.name, table.num_rows)
         batch = normalize_batch(batch, expected, table.name)
         digests[table.name].update(batch)
+        stats[table.name].update(batch)
         batch, staged = deferred.split(table, batch)
         payload = dialect.prepare_batch(batch)  # overlaps the previous batch's load
         loader.submit(dialect.load_batch, con, created[table.name][1], payload)
@@ -222,6 +234,7 @@ def _write(
             _table_done(dialect, con, timing, (table, sa_table))
             created[table.name] = (table, sa_table)
             digests[table.name] = TableChecksum(table)
+            stats[table.name] = TableStats(table)
             result.row_counts[table.name] = 0
     result.checksums = {name: digest.hexdigest() for name, digest in digests.items()}
     progress.phase("finalizing: keys, statistics, plurel_meta")
@@ -237,6 +250,7 @@ def _write(
         schema=final,
         row_counts=result.row_counts,
         checksums=result.checksums,
+        column_stats={name: s.stored() for name, s in stats.items()},
     )
     write_meta(dialect, con, rows)
     progress.phase("committing")

@@ -295,7 +295,7 @@ def row_capacity(table: Table, wanted: int, rows: dict[str, int]) -> int:
     (at most one row per parent row), a bridge table (at most half of the distinct
     parent tuples, so that distinct tuples are found quickly), and a column unique by
     itself whose type has fewer values."""
-    from plurel_sql.generate.keys import unique_capacity
+    from plurel_sql.generator.keys import unique_capacity
 
     plan, _ = plan_keys(table)
     cap = wanted

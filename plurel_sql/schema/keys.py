@@ -21,8 +21,10 @@ Columns produced this way are not value columns (:attr:`Table.features`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from plurel_sql.schema.ir import Table
+if TYPE_CHECKING:  # ir.py imports this module (Table.features): no cycle at run time
+    from plurel_sql.schema.ir import Table
 
 #: Types a row-derived or per-group unique value can take.
 KEY_TYPES = (

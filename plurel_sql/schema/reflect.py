@@ -23,6 +23,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from plurel_sql.config import Config
+from plurel_sql.dialects import DatabaseURL, Engine, using_engine
 from plurel_sql.errors import SchemaError
 from plurel_sql.schema.build import finish_schema
 from plurel_sql.schema.from_sql import log
@@ -36,32 +37,24 @@ def is_models_reference(source: str) -> bool:
     return "://" not in source and ":" in source
 
 
-def declared_from_database(url: str, pg_schema: str | None = None) -> Declared:
-    """The declared tables of the database at ``url``."""
-    from plurel_sql.dialects import get_dialect
-
-    dialect = get_dialect(url, pg_schema=pg_schema)
-    where = dialect.url.masked
-    con = dialect.connect(read_only=True)
-    try:
-        if dialect.name == "duckdb":
-            return _from_duckdb(con, where)
-        if dialect.name == "sqlite":
-            rows = con.execute(
-                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
-                "AND name NOT LIKE 'plurel_%' AND tbl_name <> 'alembic_version' "
-                "AND type IN ('table', 'index') ORDER BY rowid"
-            ).fetchall()
-            return _parsed([r[0] for r in rows], "sqlite", where)
-    finally:
-        con.close()
-    engine = sa.create_engine(dialect.url.sa_url)
-    try:
-        metadata = sa.MetaData()
-        with engine.connect() as connection:
-            metadata.reflect(bind=connection, schema=dialect.schema)
-    finally:
-        engine.dispose()
+def declared_from_database(engine: Engine) -> Declared:
+    """The declared tables of the database behind ``engine``, read through its
+    shared read-only connection (the caller closes the engine)."""
+    dialect = engine.dialect
+    where = engine.url.masked
+    con = engine.connection()
+    if dialect.name == "duckdb":
+        return _from_duckdb(con, where)
+    if dialect.name == "sqlite":
+        rows = con.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+            "AND name NOT LIKE 'plurel_%' AND tbl_name <> 'alembic_version' "
+            "AND type IN ('table', 'index') ORDER BY rowid"
+        ).fetchall()
+        return _parsed([r[0] for r in rows], "sqlite", where)
+    metadata = sa.MetaData()
+    with engine.sqlalchemy_connection() as connection:
+        metadata.reflect(bind=connection, schema=dialect.schema)
     return tables_from_metadata(metadata, where, skip=("alembic_version",))
 
 
@@ -123,14 +116,15 @@ def declared_from_models(reference: str) -> Declared:
     return tables_from_metadata(metadata, reference)
 
 
-def schema_from_source(
-    source: str, config: Config, seed: int, pg_schema: str | None = None
-) -> Schema:
-    """The Schema IR of a database URL or a models reference (see module doc)."""
-    if is_models_reference(source):
+def schema_from_source(source: str | DatabaseURL | Engine, config: Config, seed: int) -> Schema:
+    """The Schema IR of a database (URL or Engine) or a models reference
+    ``package.module:attribute``. A database URL is parsed once and read through one
+    read-only connection, closed at the end; a given Engine stays open."""
+    if isinstance(source, str) and is_models_reference(source):
         declared, origin = declared_from_models(source), "models"
     else:
-        declared, origin = declared_from_database(source, pg_schema), "database"
+        with using_engine(source) as engine:
+            declared, origin = declared_from_database(engine), "database"
     for note in declared.notes:
         log.info(note)
     return finish_schema(declared.tables, config, seed, origin, declared.problems)

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from plurel_sql.generate.arrow import bool_array, int64_array, string_dictionary
+from plurel_sql.generator.arrow import bool_array, int64_array, string_dictionary
 from plurel_sql.rng import Draw
 from plurel_sql.values import vocab
 from plurel_sql.values.numbers import midranks, ordinal_ranks

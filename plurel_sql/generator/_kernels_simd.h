@@ -1,21 +1,44 @@
 /*
- * The SCM kernels, written once on 8-lane vectors (GCC vector extensions) and
- * compiled twice (see _kernels_avx2_fma.c, _kernels_base.c); the including file
- * defines KERNEL_TABLE and KERNEL_NAME. Everything here is static except that table.
+ * The SCM kernels, written once on 8-lane vectors (GCC vector extensions, which clang
+ * also implements) and compiled once per build: _kernels_avx2_fma.c (x86-64 AVX2 +
+ * FMA3) and _kernels_base.c (the target's baseline: SSE2 on x86-64, NEON on AArch64,
+ * plain vector code elsewhere). The including file defines KERNEL_TABLE and
+ * KERNEL_NAME, and KERNELS_AVX2_FMA for the AVX2 build. Everything here is static
+ * except that table.
  *
  * Elementwise loops pad their last partial vector, so every element goes through
  * the same instructions whatever its position. Only IEEE add/sub/mul/div/sqrt, fused
  * multiply-add (rounded once), min/max, conversions and comparisons are used (the
  * transcendental functions are polynomials below) and the compiler's own contraction
- * into FMA is off: a multiply-add is fused exactly where fma_ says so, in both builds,
- * so both give bit-identical results.
+ * into FMA is off: a multiply-add is fused exactly where fma_ says so, in every
+ * build, so all builds give bit-identical results. Where instruction sets differ in
+ * semantics (min/max of NaN and signed zeros; out-of-range float-to-int conversion,
+ * which no kernel reaches: every converted value is clamped first), the helpers
+ * below give the x86 semantics everywhere.
  */
 #include <string.h>
 
 #include "_kernels.h"
 
-#if defined(__SSE2__)
+/* The instruction set of this build. The AVX2 build is compiled under a target
+ * attribute or pragma (see _kernels_avx2_fma.c), where clang, unlike GCC, does not
+ * define __AVX2__, so the including file says so itself. */
+#if defined(KERNELS_AVX2_FMA)
+#define ISA_AVX2_FMA 1
 #include <immintrin.h>
+#elif defined(__SSE2__)
+#define ISA_SSE2 1
+#include <immintrin.h>
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#define ISA_NEON 1
+#include <arm_neon.h>
+#if !defined(__clang__)
+/* GCC (12) has no 8-lane vector mode on AArch64: it compiles 8-lane comparisons and
+ * float <-> int conversions one lane at a time and keeps loop-carried 8-lane vectors
+ * in memory. For GCC the NEON build does those on 4-lane halves (clang compiles the
+ * plain code well, better than the halves). */
+#define GCC_NEON 1
+#endif
 #endif
 
 #define INLINE static inline __attribute__((always_inline))
@@ -43,37 +66,91 @@ INLINE void store(float *p, vf v) { memcpy(p, &v, sizeof v); }
 INLINE vf splat(float x) { return (vf){x, x, x, x, x, x, x, x}; }
 /* lanes of ``mask`` are all ones (take a) or all zeros (take b) */
 INLINE vf select_(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
-#if defined(__AVX2__)
+/* name(a[, b]): a 4-lane ``instruction`` on both halves of 8-lane vectors */
+#define HALVES_1(name, out_t, in_t, out_half, in_half, instruction)                        \
+    INLINE out_t name(in_t a)                                                              \
+    {                                                                                      \
+        in_half x[2];                                                                      \
+        out_half r[2];                                                                     \
+        out_t out;                                                                         \
+        memcpy(x, &a, sizeof a);                                                           \
+        r[0] = instruction(x[0]);                                                          \
+        r[1] = instruction(x[1]);                                                          \
+        memcpy(&out, r, sizeof out);                                                       \
+        return out;                                                                        \
+    }
+#define HALVES_2(name, out_t, in_t, out_half, in_half, instruction)                        \
+    INLINE out_t name(in_t a, in_t b)                                                      \
+    {                                                                                      \
+        in_half x[2], y[2];                                                                \
+        out_half r[2];                                                                     \
+        out_t out;                                                                         \
+        memcpy(x, &a, sizeof a);                                                           \
+        memcpy(y, &b, sizeof b);                                                           \
+        r[0] = instruction(x[0], y[0]);                                                    \
+        r[1] = instruction(x[1], y[1]);                                                    \
+        memcpy(&out, r, sizeof out);                                                       \
+        return out;                                                                        \
+    }
+
+/* Lane-wise comparisons (lanes all ones where true, else zero) and float <-> int32
+ * conversions (to_int truncates; every value it meets is in range): the operators,
+ * or NEON instructions on the two 4-lane halves for GCC (see GCC_NEON). */
+#if defined(GCC_NEON)
+HALVES_2(gt_, vi, vf, uint32x4_t, float32x4_t, vcgtq_f32)
+HALVES_2(lt_, vi, vf, uint32x4_t, float32x4_t, vcltq_f32)
+HALVES_2(eq_, vi, vf, uint32x4_t, float32x4_t, vceqq_f32)
+HALVES_2(lt_i, vi, vi, uint32x4_t, int32x4_t, vcltq_s32)
+HALVES_2(eq_i, vi, vi, uint32x4_t, int32x4_t, vceqq_s32)
+HALVES_1(to_int, vi, vf, int32x4_t, float32x4_t, vcvtq_s32_f32)
+HALVES_1(to_float, vf, vi, float32x4_t, int32x4_t, vcvtq_f32_s32)
+#else
+INLINE vi gt_(vf a, vf b) { return a > b; }
+INLINE vi lt_(vf a, vf b) { return a < b; }
+INLINE vi eq_(vf a, vf b) { return a == b; }
+INLINE vi lt_i(vi a, vi b) { return a < b; }
+INLINE vi eq_i(vi a, vi b) { return a == b; }
+INLINE vi to_int(vf x) { return __builtin_convertvector(x, vi); }
+INLINE vf to_float(vi x) { return __builtin_convertvector(x, vf); }
+#endif
+INLINE vi ne_(vf a, vf b) { return ~eq_(a, b); } /* true for NaN, like != */
+INLINE vi splat_i(int32_t x) { return (vi){x, x, x, x, x, x, x, x}; }
+
+#if defined(ISA_AVX2_FMA)
 /* MAXPS/MINPS return the first operand exactly when a > b (resp. a < b) */
 INLINE vf max_(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
 INLINE vf min_(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
-#elif defined(__SSE2__)
-/* the same instruction on both 4-lane halves */
-#define SSE_HALVES(name, instruction)                                                      \
-    INLINE vf name(vf a, vf b)                                                             \
-    {                                                                                      \
-        __m128 x[2], y[2];                                                                 \
-        memcpy(x, &a, sizeof a);                                                           \
-        memcpy(y, &b, sizeof b);                                                           \
-        x[0] = instruction(x[0], y[0]);                                                    \
-        x[1] = instruction(x[1], y[1]);                                                    \
-        memcpy(&a, x, sizeof a);                                                           \
-        return a;                                                                          \
-    }
-SSE_HALVES(max_, _mm_max_ps)
-SSE_HALVES(min_, _mm_min_ps)
+#elif defined(ISA_SSE2)
+HALVES_2(max_, vf, vf, __m128, __m128, _mm_max_ps)
+HALVES_2(min_, vf, vf, __m128, __m128, _mm_min_ps)
 #else
-INLINE vf max_(vf a, vf b) { return select_(a > b, a, b); }
-INLINE vf min_(vf a, vf b) { return select_(a < b, a, b); }
+/* MAXPS/MINPS semantics on any instruction set (NEON's FMAX and FMIN differ: they
+ * return NaN when either operand is NaN, and +0 (FMAX) or -0 (FMIN) for +-0 in
+ * either order) */
+INLINE vf max_(vf a, vf b) { return select_(gt_(a, b), a, b); }
+INLINE vf min_(vf a, vf b) { return select_(lt_(a, b), a, b); }
 #endif
 /* a * b + c rounded once (IEEE fusedMultiplyAdd): the same bits in every build. The
- * AVX2 build has the instruction (it requires FMA3); elsewhere each lane calls fmaf,
- * which is one instruction where the target has one (AArch64, for one) and a libm
- * call on baseline x86-64: correctly rounded, with the instruction where the CPU has
- * it and in software where not, but generation is 20x slower or more that way.
- * (An inline emulation in double, rounding to odd, measured no faster.) */
-#if defined(__FMA__)
+ * AVX2 build has the instruction (it requires FMA3), and so has every AArch64 CPU
+ * (FMLA). Elsewhere each lane calls fmaf, which is one instruction where the target
+ * has one and a libm call on baseline x86-64: correctly rounded, with the
+ * instruction where the CPU has it and in software where not, but generation is 20x
+ * slower or more that way. (An inline emulation in double, rounding to odd, measured
+ * no faster.) */
+#if defined(ISA_AVX2_FMA)
 INLINE vf fma_(vf a, vf b, vf c) { return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c); }
+#elif defined(ISA_NEON)
+INLINE vf fma_(vf a, vf b, vf c)
+{
+    float32x4_t x[2], y[2], z[2];
+    memcpy(x, &a, sizeof a);
+    memcpy(y, &b, sizeof b);
+    memcpy(z, &c, sizeof c);
+    z[0] = vfmaq_f32(z[0], x[0], y[0]); /* z + x * y: the accumulator comes first */
+    z[1] = vfmaq_f32(z[1], x[1], y[1]);
+    memcpy(&c, z, sizeof c);
+    return c;
+}
 #else
 INLINE vf fma_(vf a, vf b, vf c)
 {
@@ -85,8 +162,6 @@ INLINE vf fma_(vf a, vf b, vf c)
 INLINE vf abs_(vf x) { return (vf)((vi)x & INT32_MAX); }
 INLINE vf clamp_(vf x, float lo, float hi) { return min_(max_(x, splat(lo)), splat(hi)); }
 INLINE vf copysign_(vf magnitude, vf sign) { return (vf)((vi)abs_(magnitude) | ((vi)sign & INT32_MIN)); }
-INLINE vi to_int(vf x) { return __builtin_convertvector(x, vi); } /* truncates */
-INLINE vf to_float(vi x) { return __builtin_convertvector(x, vf); }
 
 /* lane by lane; compiles to one vector square root (correctly rounded, so exact) */
 INLINE vf sqrt_(vf x)
@@ -99,14 +174,15 @@ INLINE vf sqrt_(vf x)
 /* bit l set when lane l of ``mask`` (all ones or all zeros per lane) is set */
 INLINE uint32_t lane_bits_(vi mask)
 {
-#if defined(__AVX2__)
+#if defined(ISA_AVX2_FMA)
     __m256 m;
     memcpy(&m, &mask, sizeof m);
     return (uint32_t)_mm256_movemask_ps(m);
 #else
-    uint32_t bits = 0;
-    for (int l = 0; l < LANES; l++) bits |= (uint32_t)(mask[l] & 1) << l;
-    return bits;
+    vu bits = (vu)mask & (vu){1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u};
+    uint32_t set = 0;
+    for (int l = 0; l < LANES; l++) set |= bits[l];
+    return set;
 #endif
 }
 
@@ -118,7 +194,7 @@ INLINE float clamp_scalar_(float x, float c)
 }
 
 /* sign(x): 1, -1 or 0 */
-INLINE vf sign_(vf x) { return select_(x != 0.0f, copysign_(splat(1.0f), x), splat(0.0f)); }
+INLINE vf sign_(vf x) { return select_(ne_(x, splat(0.0f)), copysign_(splat(1.0f), x), splat(0.0f)); }
 
 /* e^x, |relative error| ~1e-7; x is clamped to [-87, 88] (Cephes-style: x = n ln2 + r,
  * a degree-6 polynomial for e^r, 2^n built in the exponent bits). */
@@ -127,7 +203,7 @@ INLINE vf exp_(vf x)
     x = clamp_(x, -87.0f, 88.0f);
     vf fx = x * 1.44269504088896341f + 0.5f;
     vi n = to_int(fx);
-    n += to_float(n) > fx; /* floor: a true comparison is -1 */
+    n += gt_(to_float(n), fx); /* floor: a true comparison is -1 */
     vf nf = to_float(n);
     x = x - nf * 0.693359375f;
     x = x - nf * -2.12194440e-4f;
@@ -149,7 +225,7 @@ INLINE vf log_(vf x)
     vi i = (vi)x;
     vi e = ((i >> 23) & 0xff) - 126;
     vf m = (vf)((i & 0x807fffff) | 0x3f000000); /* x = m 2^e, m in [0.5, 1) */
-    vi small = m < 0.707106781186547524f;
+    vi small = lt_(m, splat(0.707106781186547524f));
     e += small;
     m = select_(small, m, splat(0.0f)) + m - 1.0f;
     vf z = m * m;
@@ -182,7 +258,7 @@ INLINE vf tanh_(vf x)
     vf near = fma_(p * z, x, x);
     vf e = exp_(-2.0f * a);
     vf far = copysign_((1.0f - e) / (1.0f + e), x);
-    return select_(a < 0.625f, near, far);
+    return select_(lt_(a, splat(0.625f)), near, far);
 }
 
 /* sine and cosine of |r| <= pi/4 (Cephes polynomials) */
@@ -222,7 +298,7 @@ INLINE vf sin_quarter_(vf x, int32_t quarter)
     vi n = to_int(q + copysign_(splat(0.5f), q)); /* nearest, halves away from zero */
     vf nf = to_float(n);
     vf r = ((xs - nf * 1.5703125f) - nf * 4.837512969970703125e-4f) - nf * 7.54978995489188216e-8f;
-    vi big = abs_(x) > 8192.0f;
+    vi big = gt_(abs_(x), splat(8192.0f));
     if (lane_bits_(big)) {
         vd xd = __builtin_convertvector(clamp_(x, -3.0e9f, 3.0e9f), vd);
         /* round to nearest by adding and removing 1.5 * 2^52: exact and branch-free */
@@ -274,6 +350,31 @@ INLINE vf sines_(vf x, const float *params)
     }
     return out;
 }
+
+#if defined(GCC_NEON)
+/* The k loop of dense's 32-wide path for ``rows`` (1 or 2) consecutive rows, on 4-lane
+ * registers: *out[4 * i + j] = lanes 8j..8j+7 of row i times w. The same fused
+ * multiply-adds in the same order as the 8-lane loop there, whose accumulators GCC
+ * keeps in memory on AArch64 (see GCC_NEON). */
+INLINE void neon_rows_by_32_(const float *row, int din, const float *w, int rows, vf *const *out)
+{
+    float32x4_t a[8], b[8]; /* kept in registers (a 2-d array, or 32-byte copies, are not) */
+    for (int j = 0; j < 8; j++) a[j] = b[j] = vdupq_n_f32(0.0f);
+    for (int k = 0; k < din; k++) {
+        const float *wk = w + (Py_ssize_t)k * 32;
+        float32x4_t u = vdupq_n_f32(row[k]), v = vdupq_n_f32(row[rows == 2 ? din + k : k]);
+        for (int j = 0; j < 8; j++) {
+            float32x4_t wj = vld1q_f32(wk + 4 * j);
+            a[j] = vfmaq_f32(a[j], u, wj);
+            if (rows == 2) b[j] = vfmaq_f32(b[j], v, wj);
+        }
+    }
+    for (int j = 0; j < 8; j++) {
+        memcpy((char *)out[j / 2] + 16 * (j % 2), &a[j], 16);
+        if (rows == 2) memcpy((char *)out[4 + j / 2] + 16 * (j % 2), &b[j], 16);
+    }
+}
+#endif
 
 /* Apply ``expr`` (of the vector v) to x[0..n) in place, padding the last vector. Two
  * vectors per iteration: their long dependency chains (exp, log, divisions) overlap,
@@ -332,7 +433,7 @@ static void activate(int code, float *restrict x, Py_ssize_t n, const float *par
     case 16: MAP(max_(v, RRELU_SLOPE * v)); break;
     case 17: MAP(-softplus_(-v)); break;
     case 18: MAP(sign_(v) * max_(abs_(v) - 0.5f, zero)); break;
-    case 19: MAP(select_(abs_(v) > 0.5f, v, zero)); break;
+    case 19: MAP(select_(gt_(abs_(v), splat(0.5f)), v, zero)); break;
     case 20: break; /* identity */
     case 21: MAP(abs_(v)); break;
     case 22: MAP(sin_quarter_(v, 0)); break;
@@ -354,10 +455,13 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
         for (; r + 2 <= rows; r += 2) {
             vf a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
             const float *row = in + (Py_ssize_t)r * din;
+#if defined(GCC_NEON)
+            neon_rows_by_32_(row, din, w, 2, (vf *const[]){&a0, &a1, &a2, &a3, &b0, &b1, &b2, &b3});
+#else
             for (int k = 0; k < din; k++) {
                 const float *wk = w + (Py_ssize_t)k * 32;
                 vf w0 = load(wk), w1 = load(wk + 8), w2 = load(wk + 16), w3 = load(wk + 24);
-#ifdef __AVX2__
+#ifdef ISA_AVX2_FMA
                 /* keep the weights in registers: otherwise gcc folds each load into both
                  * rows' multiplies, and the loads, not the arithmetic, set the pace */
                 __asm__("" : "+x"(w0), "+x"(w1), "+x"(w2), "+x"(w3));
@@ -372,6 +476,7 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
                 b2 = fma_(v, w2, b2);
                 b3 = fma_(v, w3, b3);
             }
+#endif
             float *o = out + (Py_ssize_t)r * 32;
             store(o, clamp_(a0, -clamp, clamp));
             store(o + 8, clamp_(a1, -clamp, clamp));
@@ -385,6 +490,9 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
         for (; r < rows; r++) {
             vf a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
             const float *row = in + (Py_ssize_t)r * din;
+#if defined(GCC_NEON)
+            neon_rows_by_32_(row, din, w, 1, (vf *const[]){&a0, &a1, &a2, &a3});
+#else
             for (int k = 0; k < din; k++) {
                 vf u = splat(row[k]);
                 const float *wk = w + (Py_ssize_t)k * 32;
@@ -393,6 +501,7 @@ static void dense(const float *restrict in, int rows, int din, const float *rest
                 a2 = fma_(u, load(wk + 16), a2);
                 a3 = fma_(u, load(wk + 24), a3);
             }
+#endif
             float *o = out + (Py_ssize_t)r * 32;
             store(o, clamp_(a0, -clamp, clamp));
             store(o + 8, clamp_(a1, -clamp, clamp));
@@ -478,7 +587,7 @@ INLINE void fold_vector(int mode, int first, float bound, vf t, float *acc, floa
         vf top = max_(a, t);
         vf e = exp_(min_(a, t) - top);
         vf sum = load(aux);
-        store(aux, select_(t > a, sum * e + 1.0f, sum + e));
+        store(aux, select_(gt_(t, a), sum * e + 1.0f, sum + e));
         store(acc, top);
     }
     }
@@ -536,7 +645,7 @@ static void finish(int mode, float *restrict acc, const float *restrict aux, Py_
             memcpy(sums, aux + i, sizeof(float) * m);
             v += log_(load(sums));
         } else {
-            v = select_(v != v, splat(0.0f), clamp_(v, -3e38f, 3e38f));
+            v = select_(ne_(v, v), splat(0.0f), clamp_(v, -3e38f, 3e38f));
         }
         store(a, v);
         memcpy(acc + i, a, sizeof(float) * m);
@@ -600,7 +709,7 @@ static void rng_seed(Rng *g, uint64_t seed)
     g->u_next = LANES;
 }
 
-INLINE vf bits_to_unit(vu bits) { return __builtin_convertvector((vi)(bits >> 8), vf) * 0x1p-24f; }
+INLINE vf bits_to_unit(vu bits) { return to_float((vi)(bits >> 8)) * 0x1p-24f; }
 
 /* U[0, 1) with 24 random bits */
 INLINE float next_uniform(Rng *g)
@@ -709,10 +818,10 @@ static void fill_matrix(Rng *g, float *out, int rows, int cols, int init, float 
         RngState st = g->st;
         Py_ssize_t i = 0;
         for (; i + LANES <= n; i += LANES)
-            store(out + i, load(out + i) * select_(bits_to_unit(next_bits(&st)) < density, keep, zero));
+            store(out + i, load(out + i) * select_(lt_(bits_to_unit(next_bits(&st)), splat(density)), keep, zero));
         if (i < n) {
             float kept[LANES];
-            store(kept, select_(bits_to_unit(next_bits(&st)) < density, keep, zero));
+            store(kept, select_(lt_(bits_to_unit(next_bits(&st)), splat(density)), keep, zero));
             for (Py_ssize_t j = 0; i + j < n; j++) out[i + j] *= kept[j];
         }
         g->st = st;
@@ -785,12 +894,12 @@ static void beta_noise(float *restrict out, Py_ssize_t n, const float *restrict 
         for (int j = 0; j < CHUNK; j += LANES) {
             vf s = bits_to_unit(next_bits(&st)) * (float)q;
             vi knot = to_int(s);
-            vi inside = knot < q - 1; /* u * q < q, but rounding can give exactly q */
+            vi inside = lt_i(knot, splat_i(q - 1)); /* u * q < q, but rounding can give exactly q */
             knot = (knot & inside) | ((q - 1) & ~inside);
             store(fracs + j, s - to_float(knot));
             memcpy(knots + j, &knot, sizeof knot);
-            vi first = knot == 0;
-            edges[j / LANES] = lane_bits_(first | (knot == q - 1)) | lane_bits_(first) << LANES;
+            vi first = eq_i(knot, splat_i(0));
+            edges[j / LANES] = lane_bits_(first | eq_i(knot, splat_i(q - 1))) | lane_bits_(first) << LANES;
             if (j + LANES >= m) break; /* the generator advances only for values drawn */
         }
         for (int j = 0; j < m; j++) {

@@ -5,13 +5,13 @@ dependency order (parents first), each table's batches contiguous. Per table:
 
 1. stage 2 draws every foreign key's parent rows from its block model, then the
    constraints over several rows (NULL links, distinct tuples, per-group key
-   sequences: :mod:`plurel_sql.generate.links`),
+   sequences: :mod:`plurel_sql.generator.links`),
 2. stage 3 computes the SCM values block by block (fixed RNG blocks of
    ``RNG_BLOCK_ROWS`` rows, independent of ``chunk_rows``),
 3. the table's raw SCM outputs are kept in memory only if another table
    references it (children read them), then each column is post-processed: a
    random schema's columns as the method says, a user's columns landed on their
-   declared types and constraints (:mod:`plurel_sql.generate.landing`),
+   declared types and constraints (:mod:`plurel_sql.generator.landing`),
 4. the table is emitted in batches of ``chunk_rows`` rows, key columns computed
    from row numbers and links.
 
@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from plurel_sql.config import Config
 from plurel_sql.errors import ConfigError
-from plurel_sql.generate.arrow import (
+from plurel_sql.generator.arrow import (
     bool_array,
     float64_array,
     int64_array,
@@ -39,15 +39,15 @@ from plurel_sql.generate.arrow import (
     string_array,
     string_dictionary,
 )
-from plurel_sql.generate.columns import ColumnStore
-from plurel_sql.generate.connectivity import RNG_BLOCK_ROWS
-from plurel_sql.generate.kernel_build import warn_if_slow
-from plurel_sql.generate.keys import DAY_US, row_values
-from plurel_sql.generate.landing import ColumnSpec, land_column
-from plurel_sql.generate.links import LINK, SEQUENCE, Link, draw_links, link_values, table_links
-from plurel_sql.generate.postprocess import finish_numeric, null_count
-from plurel_sql.generate.row_checks import repair_pairs
-from plurel_sql.generate.scm import ParentFeatures, TableSCM, plan_scm, quantize
+from plurel_sql.generator.columns import ColumnStore
+from plurel_sql.generator.connectivity import RNG_BLOCK_ROWS
+from plurel_sql.generator.kernel_build import warn_if_slow
+from plurel_sql.generator.keys import DAY_US, row_values
+from plurel_sql.generator.landing import ColumnSpec, land_column
+from plurel_sql.generator.links import LINK, SEQUENCE, Link, draw_links, link_values, table_links
+from plurel_sql.generator.postprocess import finish_numeric, null_count
+from plurel_sql.generator.row_checks import repair_pairs
+from plurel_sql.generator.scm import ParentFeatures, TableSCM, plan_scm, quantize
 from plurel_sql.rng import Draw, Name, stream
 from plurel_sql.sampling import draw_float
 from plurel_sql.schema.arrow import arrow_schema, arrow_type

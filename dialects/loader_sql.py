@@ -1,12 +1,13 @@
-"""Engine-neutral SQL for the context sampler, with per-engine hooks.
+"""Engine-neutral SQL of the loader, with the hooks engines override.
 
-The loader (``plurel_sql.loader``) never writes SQL itself: it asks a
-:class:`SamplingDialect` for the text of one breadth-first hop, of a row fetch,
-of the task split queries and of the column statistics. This base class builds
-standard SQL (joins, ``UNION ALL``, ``ROW_NUMBER() OVER``) and leaves to each
-engine module only what really differs: how to connect, how to turn a
-timestamp into epoch seconds and how to bind an in-memory relation (the
-frontier of a hop, a list of row ids) so a query can join against it.
+The loader (``plurel_sql.loader``) never writes SQL itself: it asks the database's
+dialect for the text of one breadth-first hop, of a row fetch, of the task split
+queries and (for databases written before statistics were stored) of the column
+statistics. :class:`LoaderSQL` builds standard SQL (joins, ``UNION ALL``,
+``ROW_NUMBER() OVER``); every :class:`~plurel_sql.dialects.base.Dialect` inherits it
+and overrides only what differs on its engine: how a timestamp becomes epoch
+seconds, integer arithmetic, how an in-memory relation (the frontier of a hop, a
+list of row ids) is bound so a query can join against it (``Dialect.run``).
 
 Identifiers are always quoted; data values are bound, never formatted into the
 text. The only literals written into SQL are small integers the loader derives
@@ -15,14 +16,8 @@ from the schema (table indexes, the width cap).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import pyarrow as pa
-
-from plurel_sql.errors import DatabaseError
 
 # Modulus and multipliers of the integer hash shared by SQL and numpy
 # (plurel_sql.loader.hashing). All intermediate products stay below 2**63 as
@@ -61,49 +56,17 @@ class EdgeSpec:
     parent_pk: str
 
 
-class SamplingDialect:
-    """Base of the per-engine sampling dialects; subclasses override the hooks."""
+class LoaderSQL:
+    """The loader's SQL text; engine hooks are the methods subclasses override."""
 
-    name = "base"
-
-    # --- engine hooks -------------------------------------------------------
-    def connect(self, url: str, read_only: bool = True) -> Any:  # pragma: no cover
-        raise NotImplementedError
+    #: the driver's positional parameter marker
+    placeholder = "?"
+    #: the schema of a connection's TEMP tables
+    temp_schema = "temp"
 
     def epoch_seconds(self, expr: str) -> str:  # pragma: no cover
         """SQL turning a TIMESTAMP expression into BIGINT seconds since 1970."""
         raise NotImplementedError
-
-    def run(
-        self,
-        conn: Any,
-        sql: str,
-        relations: Mapping[str, Mapping[str, np.ndarray]] | None = None,
-        params: Sequence[Any] = (),
-    ) -> pa.Table:  # pragma: no cover
-        """Run ``sql`` with each of ``relations`` (name -> int64 columns) bound as a
-        relation of that name, and return the result as an Arrow table."""
-        raise NotImplementedError
-
-    def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run a statement without result (DDL, INSERT)."""
-        cur = conn.cursor()
-        cur.execute(sql, list(params))
-
-    def commit(self, conn: Any) -> None:
-        conn.commit()
-
-    def placeholder(self) -> str:
-        return "?"
-
-    def sampler_connect(self, url: str) -> Any:
-        """A connection for sampling (may create TEMP tables)."""
-        return self.connect(url, read_only=True)
-
-    def prepare_session(self, conn: Any, edges: Sequence[EdgeSpec], offsets: Sequence[int]) -> None:
-        """Build the session's link tables (see :meth:`adjacency_sql`)."""
-        for sql in self.adjacency_sql(edges, offsets):
-            self.execute(conn, sql)
 
     # --- time ---------------------------------------------------------------
     def ts_or_none(self, alias: str, time_column: str | None) -> str:
@@ -153,8 +116,8 @@ class SamplingDialect:
             ]
         union = " UNION ALL ".join(parts)
         return [
-            "DROP TABLE IF EXISTS plurel_up",
-            "DROP TABLE IF EXISTS plurel_down",
+            f"DROP TABLE IF EXISTS {self.temp_schema}.plurel_up",
+            f"DROP TABLE IF EXISTS {self.temp_schema}.plurel_down",
             f"CREATE TEMP TABLE plurel_up AS SELECT child, parent, pts FROM ({union}) l "
             "ORDER BY child, parent",
             f"CREATE TEMP TABLE plurel_down AS SELECT parent, child, cts FROM ({union}) l "
@@ -222,7 +185,7 @@ class SamplingDialect:
     ) -> str:
         """Ids and times of the rows with a non-NULL target, time-ordered by id;
         bounds are applied by the loader (two bound parameters lo, hi)."""
-        ph = self.placeholder()
+        ph = self.placeholder
         ts = self.ts_or_none("t", time_column)
         where = f"t.{quote(column)} IS NOT NULL"
         if time_column is not None:
@@ -235,7 +198,7 @@ class SamplingDialect:
     def split_counts_sql(self, table: str, columns: Sequence[str], time_column: str | None) -> str:
         """Per target column: non-NULL count before the validation cut-off, before
         the test cut-off and overall (two bound parameters: val, test seconds)."""
-        ph = self.placeholder()
+        ph = self.placeholder
         ts = self.ts_or_none("t", time_column)
         out = []
         for i, c in enumerate(columns):
@@ -250,18 +213,11 @@ class SamplingDialect:
             out.append(f"COUNT(t.{quote(c)}) AS n{i}")
         return f"SELECT {', '.join(out)} FROM {quote(table)} t"
 
-    # --- statistics -------------------------------------------------------------
-    def stats_ddl(self) -> str:
-        return (
-            "CREATE TABLE IF NOT EXISTS plurel_stats ("
-            "table_name TEXT NOT NULL, column_name TEXT NOT NULL, "
-            "mean DOUBLE PRECISION NOT NULL, std DOUBLE PRECISION NOT NULL, "
-            "count BIGINT NOT NULL, PRIMARY KEY (table_name, column_name))"
-        )
-
+    # --- statistics of databases written without them ---------------------------
     def stats_compute_sql(self, table: str, numeric: Sequence[str], time_column: str | None) -> str:
         """AVG / STDDEV_POP / COUNT of every numeric column and of the time column
-        (in epoch seconds), in one scan of the table."""
+        (in epoch seconds), in one read-only scan of the table (the writer stores
+        these statistics in ``plurel_meta``; this serves databases written before)."""
         out = []
         exprs = [f"t.{quote(c)}" for c in numeric]
         if time_column is not None:
@@ -280,31 +236,3 @@ class SamplingDialect:
     def std_from(self, mean: float | None, value: float | None) -> float | None:
         """The standard deviation from column ``s`` of :meth:`stats_compute_sql`."""
         return value
-
-    def stats_insert_sql(self) -> str:
-        ph = self.placeholder()
-        return (
-            "INSERT INTO plurel_stats (table_name, column_name, mean, std, count) "
-            f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}) "
-            "ON CONFLICT (table_name, column_name) DO NOTHING"
-        )
-
-
-def sampling_dialect_for(url: str) -> SamplingDialect:
-    """The sampling dialect of a database URL, chosen by its scheme."""
-    from plurel_sql.dialects.url import parse_url
-
-    engine = parse_url(url).engine
-    if engine == "duckdb":
-        from plurel_sql.dialects.sampling_duckdb import DuckDBSampling
-
-        return DuckDBSampling()
-    if engine == "postgresql":
-        from plurel_sql.dialects.sampling_postgresql import PostgreSQLSampling
-
-        return PostgreSQLSampling()
-    if engine == "sqlite":
-        from plurel_sql.dialects.sampling_sqlite import SQLiteSampling
-
-        return SQLiteSampling()
-    raise DatabaseError(f"the loader does not read {engine} databases")

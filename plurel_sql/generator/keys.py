@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 
-from plurel_sql.generate.arrow import int64_array, numpy_array, string_dictionary
+from plurel_sql.generator.arrow import int64_array, numpy_array, string_dictionary
 from plurel_sql.rng import Draw, Name, key_seed
 from plurel_sql.schema.arrow import arrow_type, decimal_params
 from plurel_sql.schema.domains import Domain, column_domain

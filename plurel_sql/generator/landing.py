@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from plurel_sql.generate.arrow import (
+from plurel_sql.generator.arrow import (
     bool_array,
     float64_array,
     int64_array,
@@ -42,7 +42,7 @@ from plurel_sql.generate.arrow import (
     string_dictionary,
     with_nulls,
 )
-from plurel_sql.generate.keys import DAY_US, SECOND_US, decimal_array
+from plurel_sql.generator.keys import DAY_US, SECOND_US, decimal_array
 from plurel_sql.schema.arrow import arrow_type, decimal_params
 from plurel_sql.schema.domains import Domain, type_bounds, unit
 from plurel_sql.schema.ir import Column

@@ -31,8 +31,8 @@ import numpy as np
 from scipy import special
 
 from plurel_sql.config import GraphParams, SCMParams
-from plurel_sql.generate import _kernels
-from plurel_sql.generate.mlp import (
+from plurel_sql.generator import _kernels
+from plurel_sql.generator.mlp import (
     FINITE,
     CategoricalEncoder,
     Decoder,
@@ -41,8 +41,8 @@ from plurel_sql.generate.mlp import (
     sample_decoders,
     sample_encoders,
 )
-from plurel_sql.generate.pool import RandomPool
-from plurel_sql.generate.sources import Source, sample_source
+from plurel_sql.generator.pool import RandomPool
+from plurel_sql.generator.sources import Source, sample_source
 from plurel_sql.graphs import DAG, sample_dag
 from plurel_sql.rng import Draw, Name, key_seed, stream
 from plurel_sql.sampling import draw_choice, draw_float, draw_int

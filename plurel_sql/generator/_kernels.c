@@ -11,7 +11,8 @@
  *
  * Two builds of the kernels exist on x86-64 (AVX2 with FMA3, and baseline SSE2); they
  * give bit-identical results, and the AVX2 one is used when the CPU has both.
- * ``use_kernels(name)`` switches (tests compare the two).
+ * ``use_kernels(name)`` switches (tests compare the two). AArch64 has one build,
+ * "neon"; other architectures one, "baseline". Every build gives the same bits.
  */
 #include "_kernels.h"
 
@@ -31,6 +32,17 @@ static const char *ACTIVATION_NAMES[NUM_ACTIVATIONS] = {
 static const char *INITIALIZER_NAMES[] = {
     "kaiming_normal", "kaiming_uniform", "xavier_normal", "xavier_uniform", "trunc_normal", "sparse",
 };
+
+/* the compiler that built the extension (clang defines __GNUC__ too) */
+#define STRING_(x) #x
+#define STRING(x) STRING_(x)
+#if defined(__clang__)
+#define COMPILER "clang " STRING(__clang_major__) "." STRING(__clang_minor__) "." STRING(__clang_patchlevel__)
+#elif defined(__GNUC__)
+#define COMPILER "gcc " __VERSION__
+#else
+#define COMPILER "unknown"
+#endif
 
 static const KernelTable *K = &kernels_base;
 
@@ -436,13 +448,14 @@ static PyObject *py_distinct(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(count);
 }
 
-/* use_kernels(name): "avx2-fma" (if the CPU has it) or "baseline"; returns the previous */
+/* use_kernels(name): "avx2-fma" (if the CPU has it) or the baseline build ("baseline",
+ * "neon" on AArch64); returns the previous */
 static PyObject *py_use_kernels(PyObject *self, PyObject *args)
 {
     const char *name;
     if (!PyArg_ParseTuple(args, "s", &name)) return NULL;
     const KernelTable *previous = K;
-    if (strcmp(name, "baseline") == 0) {
+    if (strcmp(name, kernels_base.name) == 0) {
         K = &kernels_base;
     } else if (strcmp(name, available()->name) == 0) {
         K = available();
@@ -461,7 +474,7 @@ static PyMethodDef methods[] = {
     {"fill_bank", py_fill_bank, METH_VARARGS,
      "fill_bank(bank, offsets, shapes, inits, densities, factors, seed): draw matrices"},
     {"use_kernels", py_use_kernels, METH_VARARGS,
-     "use_kernels(name): switch to the 'avx2-fma' or 'baseline' build; returns the previous"},
+     "use_kernels(name): switch to the 'avx2-fma' or the baseline build; returns the previous"},
     {"activate", py_activate, METH_VARARGS, "activate(code, x, params): x = act(x) in place"},
     {"mlp_forward", py_mlp_forward, METH_VARARGS,
      "mlp_forward(x, out, weights, meta, params, clamp): out = MLP(x)"},
@@ -514,6 +527,8 @@ PyMODINIT_FUNC PyInit__kernels(void)
     }
     K = available();
     if (PyModule_AddStringConstant(m, "DEFAULT", K->name) < 0) goto fail;
+    if (PyModule_AddStringConstant(m, "BASELINE", kernels_base.name) < 0) goto fail;
+    if (PyModule_AddStringConstant(m, "COMPILER", COMPILER) < 0) goto fail;
 #ifdef HAVE_AVX2_FMA_BUILD
     if (PyModule_AddIntConstant(m, "AVX2_FMA_COMPILED", 1) < 0) goto fail;
 #else

@@ -20,17 +20,17 @@ import numpy as np
 import pyarrow as pa
 
 from plurel_sql.config import Config
-from plurel_sql.generate.arrow import int64_array, with_nulls
-from plurel_sql.generate.columns import ColumnStore
-from plurel_sql.generate.connectivity import (
+from plurel_sql.generator.arrow import int64_array, with_nulls
+from plurel_sql.generator.columns import ColumnStore
+from plurel_sql.generator.connectivity import (
     RNG_BLOCK_ROWS,
     BlockModel,
     assign_parents,
     parents_of,
     sample_block_model,
 )
-from plurel_sql.generate.keys import forest_links, group_sequence, make_distinct, row_values
-from plurel_sql.generate.postprocess import null_count
+from plurel_sql.generator.keys import forest_links, group_sequence, make_distinct, row_values
+from plurel_sql.generator.postprocess import null_count
 from plurel_sql.rng import Draw, Name, stream
 from plurel_sql.sampling import draw_float
 from plurel_sql.schema.arrow import arrow_type

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from plurel_sql.errors import SchemaError
-from plurel_sql.generate.arrow import bool_values, float_values
-from plurel_sql.generate.landing import _number_array, _temporal_array
+from plurel_sql.generator.arrow import bool_values, float_values
+from plurel_sql.generator.landing import _number_array, _temporal_array
 from plurel_sql.schema.domains import column_domain, to_scale, unit
 from plurel_sql.schema.ir import Atom, Check, Column, Table
 

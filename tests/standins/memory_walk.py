@@ -1,10 +1,12 @@
 """In-memory reference sampler: the same walk over tables read whole into numpy.
 
-It exists as an anchor: tests check that the SQL sampler selects exactly the
+It exists as an oracle: tests check that the SQL sampler selects exactly the
 rows this straightforward per-sequence breadth-first search selects, and the
 benchmark compares the SQL path's throughput with it. It shares only the hash
-(:mod:`hashing`) and the cell conversion (:mod:`content`) with the SQL path;
-the walk itself is written independently, one sequence at a time.
+(``plurel_sql.loader.hashing``) and the cell conversion
+(``plurel_sql.loader.content``) with the SQL path; the walk itself is written
+independently, one sequence at a time. :class:`MemorySampler` plugs it into
+``ContextSource``/``ContextDataset`` (``sampler=MemorySampler``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from plurel_sql.dialects.sampling_base import NO_TIME, SamplingDialect
+from plurel_sql.dialects.base import Dialect
+from plurel_sql.dialects.loader_sql import NO_TIME
 from plurel_sql.loader.content import RowContent, fetch_sql, to_content
 from plurel_sql.loader.hashing import node_hash
 from plurel_sql.loader.layout import DbLayout
+from plurel_sql.loader.meta import Database
+from plurel_sql.loader.sampler import DbSampler
 from plurel_sql.loader.walk import SeedBatch, WalkResult, prefix_cut
 
 
@@ -40,7 +45,7 @@ class InMemoryTables:
     children: list[list[ChildIndex]]  # per parent table
 
 
-def load_tables(dialect: SamplingDialect, conn: Any, layout: DbLayout) -> InMemoryTables:
+def load_tables(dialect: Dialect, conn: Any, layout: DbLayout) -> InMemoryTables:
     """Read every table whole (one query each) and index its foreign keys."""
     contents, fks, tss = [], [], []
     for tl in layout.tables:
@@ -137,3 +142,36 @@ def memory_walk(
                 budget += int(widths[t])
     as_arr = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
     return prefix_cut(as_arr(seqs), as_arr(tabs), as_arr(rows), as_arr(depths), widths, ctx_len)
+
+
+class MemorySampler(DbSampler):
+    """Contexts walked by :func:`memory_walk` over tables read whole (one query
+    each, on the database's read-only connection); cells served from memory."""
+
+    def __init__(self, db: Database, ctx_len: int, max_width: int) -> None:
+        super().__init__(db, ctx_len, max_width)
+        self._mem: InMemoryTables | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_mem": None}
+
+    @property
+    def memory(self) -> InMemoryTables:
+        if self._mem is None:
+            self._mem = load_tables(self.dialect, self.db.connection(), self.layout)
+        return self._mem
+
+    def walk(self, seeds: SeedBatch) -> WalkResult:
+        return memory_walk(self.memory, self.layout, seeds, self.ctx_len, self.max_width)
+
+    def fetch(self, t: int, ids: np.ndarray) -> RowContent:
+        full = self.memory.contents[t]
+        ci = full.take(ids)
+        return RowContent(
+            full.row_idx[ci],
+            full.parents[ci],
+            full.values[ci],
+            full.classes[ci],
+            full.valid[ci],
+            full.ts[ci],
+        )

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from plurel_sql.generate import _kernels
-from plurel_sql.generate.pool import RandomPool
+from plurel_sql.generator import _kernels
+from plurel_sql.generator.pool import RandomPool
 
 ACTIVATION_NAMES: tuple[str, ...] = _kernels.ACTIVATIONS  # index = kernel code
 ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATION_NAMES)}

@@ -1,14 +1,23 @@
 /*
  * Declarations shared by the compiled SCM kernels (see _kernels.c): the MLP view,
  * the table of kernel functions, and constants. The kernels themselves are in
- * _kernels_simd.h, compiled twice: for AVX2 with FMA3 (_kernels_avx2_fma.c) and for
- * the baseline instruction set (_kernels_base.c).
+ * _kernels_simd.h, compiled for the baseline instruction set (_kernels_base.c) and,
+ * on x86-64, also for AVX2 with FMA3 (_kernels_avx2_fma.c).
+ *
+ * The kernels need nothing from Python but its index type: with
+ * PLUREL_KERNELS_STANDALONE they compile without Python's headers (the test harness
+ * tests/kernel_replay/replay.c, which runs them on other architectures).
  */
 #ifndef PLUREL_KERNELS_H
 #define PLUREL_KERNELS_H
 
+#ifdef PLUREL_KERNELS_STANDALONE
+#include <stddef.h>
+typedef ptrdiff_t Py_ssize_t;
+#else
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#endif
 #include <stdint.h>
 
 #define TILE 32 /* rows pushed through an MLP together: (32 x 32) floats = 4 KB */
@@ -57,8 +66,10 @@ typedef struct {
                               int k, int64_t *out);
 } KernelTable;
 
+/* the baseline build: "baseline", or "neon" on AArch64 */
 extern const KernelTable kernels_base;
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* GCC and clang (which defines __GNUC__ too) can compile it */
+#if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_AVX2_FMA_BUILD 1
 extern const KernelTable kernels_avx2_fma;
 #endif

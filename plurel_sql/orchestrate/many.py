@@ -8,14 +8,16 @@ are identical whatever the number of workers or the order in which seeds finish.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from plurel_sql.config import Config
+from plurel_sql.dialects import create_engine, mask_url
 from plurel_sql.errors import ConfigError, PlurelError
-from plurel_sql.generate.stream import DEFAULT_CHUNK_ROWS
+from plurel_sql.generator.stream import DEFAULT_CHUNK_ROWS
+from plurel_sql.orchestrate.job import ConfigLike, as_config, generate
 
 SEED_FIELD = "{seed}"
 
@@ -60,16 +62,6 @@ def url_for(template: str, seed: int) -> str:
     return template.replace(SEED_FIELD, str(seed))
 
 
-def url_for_display(url: str) -> str:
-    """The URL with any password masked (``<invalid URL>`` if it does not even parse)."""
-    from plurel_sql.dialects import parse_url
-
-    try:
-        return parse_url(url).masked
-    except PlurelError:
-        return "<invalid URL>"
-
-
 def _generate_one(
     seed: int,
     url: str,
@@ -79,17 +71,11 @@ def _generate_one(
     schema_sql: str | None = None,
 ) -> SeedResult:
     """Worker body: one database, errors returned as text (they cross processes)."""
-    from plurel_sql.materialize.job import generate_database
-
-    masked = url_for_display(url)
+    masked = mask_url(url)
     try:
-        _, result = generate_database(
-            url,
-            Config.from_dict(config),
-            seed,
-            chunk_rows=chunk_rows,
-            replace=replace,
-            schema_sql=schema_sql,
+        engine = create_engine(url)  # the URL is parsed once, here
+        result = generate(
+            engine, seed, config, chunk_rows=chunk_rows, replace=replace, schema_sql=schema_sql
         )
     except PlurelError as exc:
         return SeedResult(seed, masked, error=str(exc))
@@ -100,24 +86,30 @@ def _generate_one(
 
 
 def generate_many(
-    seeds: Iterable[int],
+    seeds: Iterable[int] | str,
     url_template: str,
-    config: Config,
+    config: ConfigLike = None,
+    *,
     workers: int = 1,
     replace: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     on_done: Callable[[SeedResult], None] | None = None,
-    schema_sql: str | None = None,
+    schema_sql: str | os.PathLike | None = None,
 ) -> list[SeedResult]:
-    """Generate one database per seed into ``url_template`` (with ``{seed}``);
-    with ``schema_sql``, every database follows that file's CREATE TABLE schema."""
-    seeds = list(seeds)
+    """Generate one database per seed into ``url_template`` (``{seed}`` is replaced
+    by the seed), in ``workers`` processes; returns one :class:`SeedResult` per seed,
+    in seed order. ``seeds`` is an iterable or text such as ``"0-99"`` or ``"1,5,9"``.
+    ``config`` as for :func:`plurel_sql.generate`; with ``schema_sql`` every database
+    follows that file's CREATE TABLE schema. A failing seed is reported in its
+    result (``error``), never raised; ``on_done`` is called as each one finishes."""
+    seeds = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
     urls = {seed: url_for(url_template, seed) for seed in seeds}
     if len(set(urls.values())) != len(urls):
         raise ConfigError("--url-template gives the same URL for different seeds")
     if workers < 1:
         raise ConfigError(f"--workers must be positive, got {workers}")
-    cfg = config.to_dict()
+    cfg = as_config(config).to_dict()
+    schema_sql = None if schema_sql is None else os.fspath(schema_sql)
     results: list[SeedResult] = []
     if workers == 1:
         for seed in seeds:

@@ -7,25 +7,28 @@ frontier through CSR link arrays built once per database, selects at most
 that exceed the cap, and deduplicates with sorted keys. There is no Python loop
 over sequences or rows, only over hops.
 
-Why it exists: the per-sequence reference (:mod:`memory`) is an independent
-oracle for tests but a slow anchor for benchmarks; this one is the fair
-in-memory baseline to compare the SQL path's throughput with. Only the hop is
-its own: the walk around it (:func:`walk.bfs_walk`: deduplication, budgets, the
-final prefix cut) is the SQL sampler's, and the hash (:mod:`hashing`) and the
-tables read by :func:`memory.load_tables` are shared with the other samplers.
+Why it exists: the per-sequence reference (:mod:`memory_walk`) is an
+independent oracle for tests but a slow anchor for benchmarks; this one is the
+fair in-memory baseline to compare the SQL path's throughput with. Only the hop
+is its own: the walk around it (``plurel_sql.loader.walk.bfs_walk``:
+deduplication, budgets, the final prefix cut) is the SQL sampler's, and the hash
+and the tables read by :func:`memory_walk.load_tables` are shared with the other
+samplers. :class:`NumpySampler` plugs it in (``sampler=NumpySampler``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from plurel_sql.dialects.sampling_base import NO_TIME
+from plurel_sql.dialects.loader_sql import NO_TIME
 from plurel_sql.loader.hashing import node_hash
 from plurel_sql.loader.layout import DbLayout
-from plurel_sql.loader.memory import InMemoryTables
+from plurel_sql.loader.meta import Database
 from plurel_sql.loader.walk import SeedBatch, WalkResult, bfs_walk
+from standins.memory_walk import InMemoryTables, MemorySampler
 
 
 @dataclass
@@ -148,3 +151,24 @@ def vectorized_walk(
     return bfs_walk(
         layout, seeds, ctx_len, lambda f_seq, f_node: hop(index, seeds, f_seq, f_node, max_width)
     )
+
+
+class NumpySampler(MemorySampler):
+    """Contexts walked by :func:`vectorized_walk`; tables and cells as in
+    :class:`MemorySampler` (CSR link arrays built once, never pickled)."""
+
+    def __init__(self, db: Database, ctx_len: int, max_width: int) -> None:
+        super().__init__(db, ctx_len, max_width)
+        self._vec: VectorIndex | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "_vec": None}
+
+    @property
+    def vector(self) -> VectorIndex:
+        if self._vec is None:
+            self._vec = build_index(self.memory, self.layout)
+        return self._vec
+
+    def walk(self, seeds: SeedBatch) -> WalkResult:
+        return vectorized_walk(self.vector, self.layout, seeds, self.ctx_len, self.max_width)

@@ -21,15 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from plurel_sql.config import SCMParams
-from plurel_sql.generate import _kernels
-from plurel_sql.generate.activations import (
+from plurel_sql.generator import _kernels
+from plurel_sql.generator.activations import (
     ACTIVATION_CODES,
     ACTIVATION_NAMES,
     Activation,
     make_activation,
     random_sines_params,
 )
-from plurel_sql.generate.pool import RandomPool
+from plurel_sql.generator.pool import RandomPool
 
 _INIT_CODES = {name: code for code, name in enumerate(_kernels.INITIALIZERS)}
 # every layer's product is clamped to this: finite values pass, +-inf become +-FINITE
