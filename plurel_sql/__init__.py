@@ -5,6 +5,8 @@ The public API (docs/api.md); every other module is internal::
     import plurel_sql
 
     plurel_sql.generate("duckdb:///shop.duckdb", seed=0)           # one database, atomically
+    plurel_sql.generate("duckdb:///mine.duckdb", 0, schema_sql="schema.sql")  # your schema
+    plurel_sql.fill("postgresql://u@host/app", seed=0)            # your empty tables, in place
     plurel_sql.generate_many("0-9", "duckdb:///dbs/db_{seed}.duckdb", workers=2)
     report = plurel_sql.verify("duckdb:///shop.duckdb")            # keys, counts, checksums
     db = plurel_sql.open_database("duckdb:///shop.duckdb")         # read it back
@@ -27,6 +29,7 @@ __version__ = "0.5.0"
 # __init__.pyi spells out the same names for static tools (IDEs, type checkers).
 _PUBLIC: dict[str, tuple[str, str]] = {
     "generate": ("plurel_sql.orchestrate.job", "generate"),
+    "fill": ("plurel_sql.orchestrate.job", "fill"),
     "generate_many": ("plurel_sql.orchestrate.many", "generate_many"),
     "SeedResult": ("plurel_sql.orchestrate.many", "SeedResult"),
     "WriteResult": ("plurel_sql.materialize.writer", "WriteResult"),

@@ -17,6 +17,7 @@ from plurel_sql.loader.tasks import Task as Task
 from plurel_sql.materialize.verify import VerifyReport as VerifyReport
 from plurel_sql.materialize.verify import verify_database as verify
 from plurel_sql.materialize.writer import WriteResult as WriteResult
+from plurel_sql.orchestrate.job import fill as fill
 from plurel_sql.orchestrate.job import generate as generate
 from plurel_sql.orchestrate.many import SeedResult as SeedResult
 from plurel_sql.orchestrate.many import generate_many as generate_many
@@ -38,6 +39,7 @@ __all__ = [
     "WriteResult",
     "__version__",
     "default_config",
+    "fill",
     "generate",
     "generate_many",
     "load_config",

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from generator_helpers import small_config
 
+import plurel_sql
 from plurel_sql.dialects import create_engine
 from plurel_sql.materialize import read_meta
 
@@ -263,6 +264,47 @@ def test_schema_from_sqlalchemy_models(tmp_path, config_file) -> None:
         "generate", "--seed", "1", "--schema-from", "shopmodels:Nope", "--url", target, cwd=tmp_path
     )
     assert bad.returncode == 2 and "shopmodels has no Nope" in bad.stderr
+
+
+def test_python_api_takes_models_objects_references_and_ddl_files(tmp_path, monkeypatch) -> None:
+    """plurel_sql.generate takes a declarative Base, its MetaData or a
+    ``module:attribute`` reference (same schema, same checksums) and a DDL file;
+    plurel_sql.fill fills a database made from it in place."""
+    (tmp_path / "apimodels.py").write_text(textwrap.dedent(MODELS))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import apimodels
+
+    config = small_config()
+    written = {}
+    for name, source in [
+        ("base", apimodels.Base),
+        ("metadata", apimodels.Base.metadata),
+        ("reference", "apimodels:Base"),
+    ]:
+        url = f"duckdb:///{tmp_path / name}.duckdb"
+        written[name] = plurel_sql.generate(url, 4, config, schema_from=source).checksums
+        assert read_meta(url)["schema"].origin == "models"
+        assert plurel_sql.verify(url).ok
+    assert written["base"] == written["metadata"] == written["reference"]
+    assert set(written["base"]) == {"shop", "sale"}
+
+    ddl = tmp_path / "shop.sql"
+    ddl.write_text("CREATE TABLE `shop` (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL);")
+    url = f"sqlite:///{tmp_path / 'ddl.sqlite'}"
+    result = plurel_sql.generate(url, 1, config, schema_sql=ddl, schema_dialect="mysql")
+    assert read_meta(url)["schema"].origin == "sql" and result.rows > 0
+
+    empty = tmp_path / "empty.sqlite"
+    con = sqlite3.connect(empty)
+    con.executescript("CREATE TABLE shop (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL);")
+    con.close()
+    filled = plurel_sql.fill(f"sqlite:///{empty}", 1, config)
+    assert filled.row_counts["shop"] > 0 and plurel_sql.verify(f"sqlite:///{empty}").ok
+
+    with pytest.raises(plurel_sql.SchemaError, match="not a SQLAlchemy MetaData"):
+        plurel_sql.generate(url, 1, config, schema_from=42, replace=True)
+    with pytest.raises(plurel_sql.SchemaError, match="not both"):
+        plurel_sql.generate(url, 1, config, schema_sql=ddl, schema_from=apimodels.Base)
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])

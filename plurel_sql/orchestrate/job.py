@@ -47,7 +47,7 @@ def generate(
     replace: bool = False,
     schema_sql: str | os.PathLike | None = None,
     schema_dialect: str | None = None,
-    schema_from: str | DatabaseURL | Engine | None = None,
+    schema_from: Any = None,
     pg_schema: str | None = None,
     progress: Progress | None = None,
 ) -> WriteResult:
@@ -58,11 +58,11 @@ def generate(
     existing tables of the same names are a one-line error). The schema is drawn at
     random unless given: ``schema_sql`` is a DDL file (read by a SQL parser, never
     executed; ``schema_dialect``: postgresql, duckdb, sqlite or mysql, default
-    guessed), ``schema_from`` a live database (a URL or an Engine) or a
-    ``"package.module:attribute"`` reference to SQLAlchemy models (docs/schemas.md).
-    ``pg_schema`` overrides the ``?schema=`` of a PostgreSQL URL. ``progress``
-    reports per table (default: silent). Returns what was written (row counts,
-    checksums, timings).
+    guessed), ``schema_from`` a live database (a URL or an Engine), a
+    ``"package.module:attribute"`` reference or a SQLAlchemy ``MetaData`` /
+    declarative Base (docs/schemas.md). ``pg_schema`` overrides the ``?schema=`` of
+    a PostgreSQL URL. ``progress`` reports per table (default: silent). Returns
+    what was written (row counts, checksums, timings).
     """
     if schema_sql is not None and schema_from is not None:
         raise SchemaError("give schema_sql (--schema-sql) or schema_from (--schema-from), not both")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -108,23 +109,31 @@ def declared_from_models(reference: str) -> Declared:
         if not hasattr(target, part):
             raise SchemaError(f"--schema-from {reference}: {module_name} has no {attribute}")
         target = getattr(target, part)
-    metadata = getattr(target, "metadata", target)
+    return tables_from_metadata(models_metadata(target, f"--schema-from {reference}"), reference)
+
+
+def models_metadata(models: Any, what: str) -> sa.MetaData:
+    """The MetaData of a SQLAlchemy ``MetaData`` or declarative Base (its
+    ``.metadata``); anything else is a one-line error naming ``what``."""
+    metadata = getattr(models, "metadata", models)
     if not isinstance(metadata, sa.MetaData):
-        raise SchemaError(
-            f"--schema-from {reference}: not a SQLAlchemy MetaData or declarative Base"
-        )
-    return tables_from_metadata(metadata, reference)
+        raise SchemaError(f"{what}: not a SQLAlchemy MetaData or declarative Base")
+    return metadata
 
 
-def schema_from_source(source: str | DatabaseURL | Engine, config: Config, seed: int) -> Schema:
-    """The Schema IR of a database (URL or Engine) or a models reference
-    ``package.module:attribute``. A database URL is parsed once and read through one
-    read-only connection, closed at the end; a given Engine stays open."""
+def schema_from_source(source: Any, config: Config, seed: int) -> Schema:
+    """The Schema IR of ``source``: a database (URL or Engine), a models reference
+    ``package.module:attribute``, or a MetaData / declarative Base object. A database
+    URL is parsed once and read through one read-only connection, closed at the
+    end; a given Engine stays open."""
     if isinstance(source, str) and is_models_reference(source):
         declared, origin = declared_from_models(source), "models"
-    else:
+    elif isinstance(source, str | DatabaseURL | Engine):
         with using_engine(source) as engine:
             declared, origin = declared_from_database(engine), "database"
+    else:
+        metadata = models_metadata(source, f"schema_from={type(source).__name__}")
+        declared, origin = tables_from_metadata(metadata, "models"), "models"
     for note in declared.notes:
         log.info(note)
     return finish_schema(declared.tables, config, seed, origin, declared.problems)
