@@ -47,6 +47,7 @@ def counts(monkeypatch) -> Counter:
     (DuckDB, SQLite and PostgreSQL drivers)."""
     import sqlite3
 
+    import duckdb_engine  # noqa: F401  its first import opens a probe connection (:memory:)
     import psycopg
 
     seen: Counter = Counter()
@@ -111,6 +112,70 @@ def test_postgres_read_path_uses_one_connection(pg_schema_url, counts):
     ContextSource(db, [task.name], ctx_len=64, max_width=4, batch_size=8).batch(0, 0)
     assert counts == {"parse": 1, "postgresql": 1}
     db.close()
+
+
+# --- users' schemas keep the discipline: fill, --schema-from, drift in verify ----------
+
+USER_DDL = (
+    "CREATE TABLE shop (id INTEGER PRIMARY KEY, name VARCHAR(30) NOT NULL);"
+    "CREATE TABLE sale (id INTEGER PRIMARY KEY, shop_id INTEGER NOT NULL REFERENCES shop (id),"
+    " amount DECIMAL(8, 2) CHECK (amount > 0), sold_at TIMESTAMP NOT NULL)"
+)
+
+
+def _user_database(engine: str, path: Path) -> str:
+    """An empty database holding the user's DDL, created by the engine itself."""
+    if engine == "duckdb":
+        con = duckdb.connect(str(path))
+        con.execute(USER_DDL)
+    else:
+        import sqlite3
+
+        con = sqlite3.connect(path)
+        con.executescript(USER_DDL)
+    con.close()
+    return f"{engine}:///{path}"
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_fill_and_verify_with_drift_parse_once(tmp_path, counts, small_config, engine, capsys):
+    """fill reads the schema through one read-only connection and writes through its
+    own; verify (with the drift check on SQLite, through SQLAlchemy) opens one."""
+    url = _user_database(engine, tmp_path / f"user.{engine}")
+    counts.clear()
+    plurel_sql.fill(url, 1, small_config)
+    assert counts == {"parse": 1, engine: 2}
+    counts.clear()
+    assert main(["verify", url]) == 0, capsys.readouterr()
+    assert counts == {"parse": 1, engine: 1}
+
+
+def test_schema_from_a_database_parses_each_url_once(tmp_path, counts, small_config):
+    source = _user_database("sqlite", tmp_path / "source.sqlite")
+    counts.clear()
+    plurel_sql.generate(
+        f"duckdb:///{tmp_path / 'copy.duckdb'}", 2, small_config, schema_from=source
+    )
+    assert counts == {"parse": 2, "sqlite": 1, "duckdb": 1}  # one read, one write
+
+
+@pytest.mark.postgres
+def test_postgres_fill_and_drift_use_one_read_connection(pg_schema_url, counts, small_config):
+    engine = create_engine(pg_schema_url)
+    admin = engine.connect()
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {engine.dialect.quote(engine.schema)}")
+        cur.execute(f"SET search_path TO {engine.dialect.quote(engine.schema)}")
+        cur.execute(USER_DDL)
+    admin.commit()
+    admin.close()
+    counts.clear()
+    plurel_sql.fill(pg_schema_url, 3, small_config)
+    assert counts == {"parse": 1, "postgresql": 2}  # reflection reads, the writer writes
+    counts.clear()
+    report = plurel_sql.verify(pg_schema_url)
+    assert report.ok and not report.notes, report.problems  # drift was checked
+    assert counts == {"parse": 1, "postgresql": 1}
 
 
 class RenamedSQLite(SQLiteDialect):
