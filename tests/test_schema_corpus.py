@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from plurel_sql.checksum import TableChecksum
 from plurel_sql.dialects import create_engine
 from plurel_sql.generator.row_checks import violations
 from plurel_sql.generator.stream import DatabaseGenerator
+from plurel_sql.loader.stats import compute_table_stats
 from plurel_sql.materialize import read_meta
 from plurel_sql.materialize.ddl import build_metadata, catalog_type
 from plurel_sql.materialize.progress import Progress
@@ -82,6 +84,32 @@ def test_same_seed_same_checksums_on_every_engine(corpus, name: str) -> None:
     sums = [read_meta(corpus[(name, engine)])["checksums"] for engine in ENGINES]
     assert sums[0] == sums[1] == sums[2]
     assert len(sums[0]) == len(read_meta(corpus[(name, "duckdb")])["schema"].tables)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("name", "engine"), CASES)
+def test_stored_column_stats_are_the_engines(corpus, name: str, engine: str) -> None:
+    """The statistics written with the data (numeric cells and the time column,
+    DATE or TIMESTAMP [WITH TIME ZONE], of any declared type) are the same on every
+    engine and equal what the engine computes from the stored rows."""
+    url = corpus[(name, engine)]
+    db = plurel_sql.open_database(url)
+    try:
+        computed = {
+            (t.name, c): v
+            for t in db.schema.tables
+            for c, v in compute_table_stats(db.dialect, db.connection(), t).items()
+        }
+        assert db.stats.keys() == computed.keys()
+        for key, (mean, std) in db.stats.items():
+            assert math.isclose(mean, computed[key][0], rel_tol=1e-9, abs_tol=1e-9), key
+            scale = 1e-6 * max(1.0, abs(mean))
+            if std > scale and computed[key][1] > scale:  # a constant column's float noise
+                assert math.isclose(std, computed[key][1], rel_tol=1e-6), key
+    finally:
+        db.close()
+    stored = read_meta(url)["column_stats"]
+    assert stored == read_meta(corpus[(name, "duckdb")])["column_stats"]
 
 
 def _catalog(engine: str, con: Any, dialect: Any, table: str) -> list[tuple[str, str]]:
