@@ -144,6 +144,10 @@ def test_rich_ir_round_trips_through_json() -> None:
     assert city.columns[2].type.sql() == "NUMERIC(15,2)"
     with pytest.raises(SchemaError, match="one-column primary key"):
         _ = city.row_key
+    assert back.table("region").row_key == "id"
+    city.primary_key = ["id"]
+    with pytest.raises(SchemaError, match="readers need an integer primary key, id is UUID"):
+        _ = city.row_key
 
 
 def test_version_1_ir_is_read_and_checksummed_as_before() -> None:

@@ -259,13 +259,20 @@ class Table:
 
     @property
     def row_key(self) -> str:
-        """The one-column primary key (what readers use as the row id)."""
+        """The one-column integer primary key (what readers use as the row id: the
+        loader's walk and splits number rows with it)."""
         if len(self.primary_key) != 1:
             raise SchemaError(
                 f"table {self.name}: readers need a one-column primary key, "
                 f"found {len(self.primary_key)} column(s)"
             )
-        return self.primary_key[0]
+        key = self.column(self.primary_key[0])
+        if not key.type.is_integer:
+            raise SchemaError(
+                f"table {self.name}: readers need an integer primary key, "
+                f"{key.name} is {key.type.sql()}"
+            )
+        return key.name
 
     @property
     def parents(self) -> list[str]:
