@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from plurel_sql.errors import ConfigError
-from plurel_sql.values.overrides import ColumnOverride, parse_columns, parse_rows
+from plurel_sql.values.overrides import (
+    ColumnOverride,
+    is_int,
+    is_number,
+    parse_columns,
+    parse_rows,
+)
 
 GRAPH_LAYOUTS = (
     "ErdosRenyi",
@@ -350,14 +356,6 @@ def _toml_value(value: Any) -> str:
     return str(value)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _check_bounds(key: str, value: float, meta: Mapping[str, Any]) -> None:
     lo, hi = meta.get("minimum"), meta.get("maximum")
     if lo is not None and value < lo:
@@ -371,7 +369,7 @@ def _check_bounds(key: str, value: float, meta: Mapping[str, Any]) -> None:
 def _check(key: str, value: Any, meta: Mapping[str, Any]) -> Any:
     kind = meta["kind"]
     if kind in ("int_range", "float_range"):
-        is_item = _is_int if kind == "int_range" else _is_number
+        is_item = is_int if kind == "int_range" else is_number
         noun = "integers" if kind == "int_range" else "numbers"
         if (
             not isinstance(value, (list, tuple))
@@ -401,21 +399,21 @@ def _check(key: str, value: Any, meta: Mapping[str, Any]) -> Any:
                     raise ConfigError(f"{key}: unknown option '{v}' (known: {', '.join(allowed)})")
                 out.append(v)
             elif item == "int":
-                if not _is_int(v) or v < 1:
+                if not is_int(v) or v < 1:
                     raise ConfigError(f"{key}: options must be positive integers, got {v!r}")
                 out.append(int(v))
             else:
-                if not _is_number(v):
+                if not is_number(v):
                     raise ConfigError(f"{key}: options must be numbers, got {v!r}")
                 out.append(float(v))
         return out
     if kind == "int":
-        if not _is_int(value):
+        if not is_int(value):
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
         _check_bounds(key, value, meta)
         return value
     if kind in ("float", "prob"):
-        if not _is_number(value):
+        if not is_number(value):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         if kind == "prob" and not 0.0 <= value <= 1.0:
             raise ConfigError(f"{key}: probability must be in [0, 1], got {value}")

@@ -58,17 +58,19 @@ class ColumnOverride:
         return out
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """An integer of TOML (``True`` is not one)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """An integer or float of TOML (``True`` is not one)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def row_count(key: str, value: Any) -> int:
     """A validated row count (1..MAX_ROWS)."""
-    if not _is_int(value):
+    if not is_int(value):
         raise ConfigError(f"{key}: expected a whole number of rows, got {value!r}")
     if value < 1:
         raise ConfigError(f"{key}: must be at least 1 row, got {value}")
@@ -136,7 +138,7 @@ def column_override(where: str, settings: Mapping[str, Any]) -> ColumnOverride:
         )
     if "null_rate" in settings:
         rate = settings["null_rate"]
-        if not _is_number(rate) or not 0.0 <= rate <= 1.0:
+        if not is_number(rate) or not 0.0 <= rate <= 1.0:
             raise ConfigError(f"{where}.null_rate: expected a number in [0, 1], got {rate!r}")
         values["null_rate"] = float(rate)
     if "vocabulary" in settings:
@@ -160,7 +162,7 @@ def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 
 def _range(key: str, value: Any) -> tuple[float, float] | tuple[str, str]:
-    if isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value):
+    if isinstance(value, list) and len(value) == 2 and all(is_number(v) for v in value):
         lo, hi = float(value[0]), float(value[1])
     elif isinstance(value, list) and len(value) == 2 and all(_is_date(v) for v in value):
         lo, hi = (_iso(v) for v in value)
