@@ -121,6 +121,28 @@ def drop_pg_schema(pg_url: str):
     return drop
 
 
+@pytest.fixture(scope="session")
+def run_pg_ddl():
+    """``run_pg_ddl(url, sql)`` runs a user's DDL in the URL's PostgreSQL schema
+    (created if missing): the test plays the user (plurel-sql never runs DDL files)."""
+    from plurel_sql.dialects import create_engine
+
+    def run(url: str, sql: str) -> None:
+        engine = create_engine(url)
+        schema = engine.dialect.quote(engine.schema)
+        con = engine.connect()
+        try:
+            with con.cursor() as cur:
+                cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                cur.execute(f"SET search_path TO {schema}")
+                cur.execute(sql)
+            con.commit()
+        finally:
+            con.close()
+
+    return run
+
+
 @pytest.fixture
 def pg_schema_url(pg_url: str, drop_pg_schema) -> Iterator[str]:
     """``pg_url`` with a fresh ``?schema=`` (dropped afterwards), so tests never collide."""

@@ -160,15 +160,10 @@ def test_schema_from_a_database_parses_each_url_once(tmp_path, counts, small_con
 
 
 @pytest.mark.postgres
-def test_postgres_fill_and_drift_use_one_read_connection(pg_schema_url, counts, small_config):
-    engine = create_engine(pg_schema_url)
-    admin = engine.connect()
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {engine.dialect.quote(engine.schema)}")
-        cur.execute(f"SET search_path TO {engine.dialect.quote(engine.schema)}")
-        cur.execute(USER_DDL)
-    admin.commit()
-    admin.close()
+def test_postgres_fill_and_drift_use_one_read_connection(
+    pg_schema_url, run_pg_ddl, counts, small_config
+):
+    run_pg_ddl(pg_schema_url, USER_DDL)
     counts.clear()
     plurel_sql.fill(pg_schema_url, 3, small_config)
     assert counts == {"parse": 1, "postgresql": 2}  # reflection reads, the writer writes

@@ -39,18 +39,6 @@ def config_file(tmp_path) -> Path:
     return path
 
 
-def _pg_execute(url: str, sql: str) -> None:
-    """Run the user's DDL ourselves (plurel-sql never does): the test is the user."""
-    dialect = create_engine(url).dialect
-    con = dialect.connect()
-    with con.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {dialect.quote(dialect.schema)}")
-        cur.execute(f"SET search_path TO {dialect.quote(dialect.schema)}")
-        cur.execute(sql)
-    con.commit()
-    con.close()
-
-
 def _pg_catalog(url: str) -> list[tuple]:
     """Columns with types, defaults and nullability, and every constraint's definition:
     what 'the user's DDL' is in the catalog."""
@@ -78,14 +66,16 @@ def _pg_catalog(url: str) -> list[tuple]:
 
 
 @pytest.mark.postgres
-def test_live_postgres_round_trip_fill_verify_and_drift(pg_schema_url, config_file) -> None:
+def test_live_postgres_round_trip_fill_verify_and_drift(
+    pg_schema_url, run_pg_ddl, config_file
+) -> None:
     """A schema created in PostgreSQL (self reference, a non-deferrable two-table cycle,
     composite keys, enums, uuid, serial) is filled in place: the DDL is exactly as it
     was, every key is enforced by PostgreSQL, verify passes; then a changed column is
     reported as drift."""
     events = (CORPUS / "events_pg.sql").read_text()
     events = events.replace("CREATE EXTENSION IF NOT EXISTS pgcrypto;", "")
-    _pg_execute(pg_schema_url, (CORPUS / "org.sql").read_text() + events)
+    run_pg_ddl(pg_schema_url, (CORPUS / "org.sql").read_text() + events)
     before = _pg_catalog(pg_schema_url)
     filled = cli("fill", pg_schema_url, "--seed", "4", "--config", str(config_file), "--quiet")
     assert filled.returncode == 0, filled.stderr
@@ -120,8 +110,8 @@ def test_live_postgres_round_trip_fill_verify_and_drift(pg_schema_url, config_fi
 
 
 @pytest.mark.postgres
-def test_fill_refuses_non_empty_or_missing_tables(pg_schema_url, config_file) -> None:
-    _pg_execute(
+def test_fill_refuses_non_empty_or_missing_tables(pg_schema_url, run_pg_ddl, config_file) -> None:
+    run_pg_ddl(
         pg_schema_url,
         "CREATE TABLE a (id INTEGER PRIMARY KEY, x REAL); INSERT INTO a VALUES (1, 2.5);",
     )
@@ -192,8 +182,10 @@ def test_fill_sqlite_and_duckdb_in_place(tmp_path, config_file) -> None:
 
 
 @pytest.mark.postgres
-def test_schema_from_a_live_database_into_another_engine(pg_schema_url, tmp_path, config_file):
-    _pg_execute(pg_schema_url, (CORPUS / "tpch.sql").read_text())
+def test_schema_from_a_live_database_into_another_engine(
+    pg_schema_url, run_pg_ddl, tmp_path, config_file
+):
+    run_pg_ddl(pg_schema_url, (CORPUS / "tpch.sql").read_text())
     target = f"duckdb:///{tmp_path}/copy.duckdb"
     made = cli(
         "generate", "--seed", "2", "--schema-from", pg_schema_url, "--url", target,
@@ -313,7 +305,8 @@ def test_alembic_migrations_to_head_then_fill(tmp_path, config_file, engine, req
     fill --alembic-config upgrades the target to head, then fills it."""
     if engine == "postgresql":
         url = request.getfixturevalue("pg_schema_url")
-        _pg_execute(url, "SELECT 1")  # the schema exists; Alembic creates the tables
+        # the schema exists; Alembic creates the tables
+        request.getfixturevalue("run_pg_ddl")(url, "SELECT 1")
     else:
         url = f"sqlite:///{tmp_path}/library.sqlite"
     filled = cli(
