@@ -96,30 +96,23 @@ def _write(args: argparse.Namespace, fill: bool) -> int:
     from plurel_sql.materialize.progress import make_progress  # heavy imports after checks
     from plurel_sql.orchestrate import job
 
-    progress = make_progress(args.quiet)
+    common = {
+        "chunk_rows": args.chunk_rows,
+        "replace": args.replace,
+        "pg_schema": args.pg_schema,
+        "progress": make_progress(args.quiet),
+    }
     if fill:
-        result = job.fill(
-            args.url,
-            args.seed,
-            config,
-            chunk_rows=args.chunk_rows,
-            replace=args.replace,
-            alembic_config=args.alembic_config,
-            pg_schema=args.pg_schema,
-            progress=progress,
-        )
+        result = job.fill(args.url, args.seed, config, alembic_config=args.alembic_config, **common)
     else:
         result = job.generate(
             args.url,
             args.seed,
             config,
-            chunk_rows=args.chunk_rows,
-            replace=args.replace,
             schema_sql=args.schema_sql,
             schema_dialect=args.schema_dialect,
             schema_from=args.schema_from,
-            pg_schema=args.pg_schema,
-            progress=progress,
+            **common,
         )
     if not args.quiet:
         print(
