@@ -134,6 +134,10 @@ class _LentPool(sa.pool.StaticPool):
     """A pool of one native connection lent by an Engine: SQLAlchemy never closes it
     (the Engine does)."""
 
+    # SQLAlchemy names a pool's logger after its class's module: keep it among
+    # SQLAlchemy's loggers, not under plurel_sql (whose INFO lines the CLI prints)
+    _sqla_logger_namespace = "sqlalchemy.pool.impl.StaticPool"
+
     def _close_connection(self, connection: Any, *, terminate: bool = False) -> None:
         pass
 
