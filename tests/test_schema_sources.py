@@ -65,6 +65,7 @@ def _pg_catalog(url: str) -> list[tuple]:
     return columns + constraints
 
 
+@pytest.mark.slow  # CLI subprocesses
 @pytest.mark.postgres
 def test_live_postgres_round_trip_fill_verify_and_drift(
     pg_schema_url, run_pg_ddl, config_file
@@ -152,6 +153,7 @@ CREATE TABLE assignment (
 """
 
 
+@pytest.mark.slow  # CLI subprocesses
 def test_fill_sqlite_and_duckdb_in_place(tmp_path, config_file) -> None:
     """Tables created by the user's own engine (SQLite: a cycle closed by a forward
     reference; DuckDB: a self reference, a composite key) are filled; the DDL SQLite
@@ -183,6 +185,7 @@ def test_fill_sqlite_and_duckdb_in_place(tmp_path, config_file) -> None:
     con.close()
 
 
+@pytest.mark.slow  # CLI subprocesses
 @pytest.mark.postgres
 def test_schema_from_a_live_database_into_another_engine(
     pg_schema_url, run_pg_ddl, tmp_path, config_file
@@ -237,6 +240,7 @@ class Sale(Base):
 """
 
 
+@pytest.mark.slow  # CLI subprocesses
 def test_schema_from_sqlalchemy_models(tmp_path, config_file) -> None:
     (tmp_path / "shopmodels.py").write_text(textwrap.dedent(MODELS))
     target = f"sqlite:///{tmp_path}/models.sqlite"
@@ -301,6 +305,7 @@ def test_python_api_takes_models_objects_references_and_ddl_files(tmp_path, monk
         plurel_sql.generate(url, 1, config, schema_sql=ddl, schema_from=apimodels.Base)
 
 
+@pytest.mark.slow  # CLI subprocesses
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_alembic_migrations_to_head_then_fill(tmp_path, config_file, engine, request) -> None:
     """fixtures/alembic holds real migrations (two revisions, batch ALTER on SQLite);
