@@ -39,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from plurel_sql.generator.arrow import bool_values, buffer_values, string_dictionary
 from plurel_sql.schema.ir import Column, Table
 from plurel_sql.uuids import uuid_bytes
 
@@ -72,10 +73,22 @@ def _records(valid: np.ndarray, values: np.ndarray) -> bytes:
     return rec.tobytes()
 
 
+# Values are read from Arrow buffers, not through fill_null(python value) or
+# to_numpy(zero_copy_only=False): those convert Python values, and pyarrow imports
+# pandas (~0.35 s a process) on the first such conversion.
+
+
 def _valid_mask(col: pa.Array) -> np.ndarray:
     if col.null_count == 0:
         return np.ones(len(col), dtype=bool)
-    return np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return bool_values(pc.is_valid(col))
+
+
+def _label_codes(col: pa.Array, labels: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(valid, int32 index of each value in ``labels``, -2 outside them or NULL)."""
+    index = pc.index_in(col.cast(pa.string()), value_set=string_dictionary(labels or []))
+    codes = np.where(_valid_mask(index), buffer_values(index, "<i4"), np.int32(-2)).astype("<i4")
+    return _valid_mask(col), codes
 
 
 def _text_parts(col: pa.Array, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,7 +99,8 @@ def _text_parts(col: pa.Array, role: str) -> tuple[np.ndarray, np.ndarray, np.nd
         col = pc.utf8_rtrim(col.cast(pa.string()), characters=" ")
     col = col.cast(pa.large_string())
     valid = _valid_mask(col)
-    col = col.fill_null("")
+    if not valid.all():  # a NULL slot may still span bytes: no bytes for NULL
+        col = pc.if_else(pc.is_valid(col), col, string_dictionary([""]).cast(col.type)[0])
     _, offsets, data = col.buffers()
     offsets = np.frombuffer(offsets, dtype=np.int64, count=len(col) + 1, offset=col.offset * 8)
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
@@ -101,16 +115,15 @@ def _fixed_values(col: pa.Array, role: str) -> tuple[np.ndarray, np.ndarray]:
             col = col.cast(pa.timestamp("us", tz=col.type.tz)).cast(pa.int64())
         elif role == "clock":
             col = col.cast(pa.time64("us")).cast(pa.int64())
-        values = col.cast(pa.int64()).fill_null(0).to_numpy().astype("<i8")
+        values = buffer_values(col.cast(pa.int64()), "<i8")
     elif role == "date":
-        values = col.cast(pa.date32()).cast(pa.int32()).fill_null(0).to_numpy().astype("<i4")
+        values = buffer_values(col.cast(pa.date32()).cast(pa.int32()), "<i4")
     elif role == "numeric":
-        floats = col.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
+        floats = buffer_values(col.cast(pa.float64()), "<f8")
         valid = valid & ~np.isnan(floats)
         values = np.where(floats == 0.0, 0.0, floats).astype("<f8")  # -0.0 -> 0.0
     elif role == "boolean":
-        values = col.cast(pa.bool_()).fill_null(False).to_numpy(zero_copy_only=False)
-        values = values.astype("u1")
+        values = bool_values(col.cast(pa.bool_())).astype("u1")
     elif role == "uuid":
         values = uuid_bytes(col)
     else:
@@ -123,10 +136,7 @@ def encode_column(col: pa.Array, role: str, labels: list[str] | None = None) -> 
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     if role == "categorical":
-        valid = _valid_mask(col)
-        index = pc.index_in(col.cast(pa.string()), value_set=pa.array(labels or [], pa.string()))
-        codes = index.fill_null(-2).to_numpy(zero_copy_only=False).astype("<i4")
-        return _records(valid, codes)
+        return _records(*_label_codes(col, labels))
     if role in ("text", "char", "decimal"):
         valid, offsets, data = _text_parts(col, role)
         lengths = np.diff(offsets)  # NULLs were filled with "": no bytes
@@ -167,12 +177,8 @@ def row_hashes(col: pa.Array, role: str, labels: list[str] | None = None) -> np.
             h = _mix(h ^ (np.diff(offsets).astype(np.uint64) * _GOLDEN))
         else:
             if role == "categorical":
-                index = pc.index_in(
-                    col.cast(pa.string()), value_set=pa.array(labels or [], pa.string())
-                )
-                valid = _valid_mask(col)
-                words = index.fill_null(-2).to_numpy(zero_copy_only=False).astype(np.int64)
-                words = words.view(np.uint64).reshape(-1, 1)
+                valid, codes = _label_codes(col, labels)
+                words = codes.astype(np.int64).view(np.uint64).reshape(-1, 1)
             else:
                 valid, values = _fixed_values(col, role)
                 words = _as_words(values)

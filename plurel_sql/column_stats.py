@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from plurel_sql.generator.arrow import buffer_values
 from plurel_sql.schema.ir import Table
 
 #: (table, column) -> (mean, std) as the loader uses them
@@ -67,11 +68,13 @@ class Moments:
 
 
 def _values(column: pa.Array, is_time: bool) -> np.ndarray:
+    """The column's values (NULLs left out) as float64; time columns in seconds.
+    Read from Arrow buffers: ``to_numpy`` imports pandas (~0.35 s a process)."""
     present = column.drop_null()
     if is_time:
-        micros = present.cast(pa.timestamp("us")).cast(pa.int64()).to_numpy()
+        micros = buffer_values(present.cast(pa.timestamp("us")).cast(pa.int64()), np.int64)
         return (micros // 1_000_000).astype(np.float64)
-    return present.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    return buffer_values(present.cast(pa.float64()), np.float64)
 
 
 class TableStats:

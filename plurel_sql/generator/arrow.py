@@ -42,10 +42,20 @@ def bool_values(array: pa.Array) -> np.ndarray:
     return np.unpackbits(bits, count=end, bitorder="little")[array.offset :].astype(bool)
 
 
+def buffer_values(array: pa.Array, dtype: str | np.dtype) -> np.ndarray:
+    """The values buffer of a fixed-width Arrow array as numpy, zero-copy (``to_numpy``
+    imports pandas); NULL slots hold whatever the buffer holds there."""
+    data = array.buffers()[1]
+    if data is None or len(array) == 0:
+        return np.zeros(len(array), dtype=dtype)
+    width = np.dtype(dtype).itemsize
+    return np.frombuffer(data, dtype=dtype, count=len(array), offset=array.offset * width)
+
+
 def float_values(array: pa.Array) -> np.ndarray:
     """The float64 values of a numeric Arrow array, NULL as 0 (no pandas)."""
     x = array.cast(pa.float64())
-    data = np.frombuffer(x.buffers()[1], dtype=np.float64)[x.offset : x.offset + len(x)]
+    data = buffer_values(x, np.float64)
     if x.null_count:
         data = np.where(bool_values(pc.is_valid(x)), data, 0.0)
     return data
