@@ -330,6 +330,20 @@ def test_public_names_resolve():
 
 
 @pytest.mark.slow
+def test_generate_and_verify_do_not_import_pandas(tmp_path):
+    """pyarrow imports pandas (~0.35 s) on its first conversion of a Python value;
+    writing, checksumming and verifying a DuckDB database never convert one."""
+    url = f"duckdb:///{tmp_path / 'nopandas.duckdb'}"
+    code = (
+        "import sys, plurel_sql\n"
+        f"plurel_sql.generate({url!r}, 3, {{'database': {MANY_TABLES!r}}})\n"
+        f"assert plurel_sql.verify({url!r}).ok\n"
+        "print('pandas' in sys.modules)"
+    )
+    assert _fresh(code) == "False"
+
+
+@pytest.mark.slow
 def test_generate_is_the_function_whatever_was_imported_first(tmp_path):
     """``plurel_sql.generate`` stays the function whatever was imported before it
     (the generator package has its own name, so a submodule import cannot shadow it)."""
