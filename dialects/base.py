@@ -105,6 +105,15 @@ class Dialect(LoaderSQL):
     def _make_sa_dialect(self) -> sa.engine.Dialect:
         raise NotImplementedError
 
+    def reflection_sa_url(self) -> sa.URL:
+        """The SQLAlchemy URL whose dialect reflects this engine's catalog (what
+        Alembic's comparison and ``MetaData.reflect`` use)."""
+        return self.url.sa_url
+
+    def sa_driver_connection(self, native: Any) -> Any:
+        """``native`` as the DB-API connection SQLAlchemy's dialect expects."""
+        return native
+
     def connect(self, read_only: bool = False) -> Any:
         """A new native DB-API connection (see :func:`plurel_sql.dialects.connect`).
 

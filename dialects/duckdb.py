@@ -42,6 +42,14 @@ class DuckDBDialect(FileDialect):
     def _make_sa_dialect(self) -> sa.engine.Dialect:
         return duckdb_engine.Dialect(paramstyle="qmark")
 
+    def reflection_sa_url(self) -> sa.URL:
+        from plurel_sql.dialects import duckdb_catalog  # registers the catalog dialect
+
+        return self.url.sa_url.set(drivername=f"duckdb+{duckdb_catalog.DRIVER}")
+
+    def sa_driver_connection(self, native: Any) -> Any:
+        return duckdb_engine.ConnectionWrapper(native)  # what duckdb-engine's cursors expect
+
     def _open(self, path: str, read_only: bool = False) -> Any:
         try:
             return duckdb.connect(path, read_only=read_only)

@@ -97,8 +97,10 @@ class Engine:
         """A SQLAlchemy ``Connection`` over this process's read-only connection, for
         what needs SQLAlchemy (reflection, Alembic's comparison): no new connection
         is opened, and closing the SQLAlchemy side leaves the native one open."""
-        native = self.connection()
-        sa_engine = sa.create_engine(self.url.sa_url, creator=lambda: native, poolclass=_LentPool)
+        lent = self.dialect.sa_driver_connection(self.connection())
+        sa_engine = sa.create_engine(
+            self.dialect.reflection_sa_url(), creator=lambda: lent, poolclass=_LentPool
+        )
         try:
             with sa_engine.connect() as connection:
                 yield connection

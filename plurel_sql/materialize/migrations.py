@@ -4,8 +4,9 @@ schema stored in ``plurel_meta`` and the live database (``verify``).
 Drift is Alembic's own autogenerate comparison (``compare_metadata``) of the
 SQLAlchemy MetaData built from the stored IR against the database's reflection:
 tables and columns added or removed, types, nullability, keys and UNIQUE
-constraints that differ. DuckDB has no working SQLAlchemy reflection here
-(duckdb-engine), so its drift is not checked (``verify`` says so).
+constraints that differ. On DuckDB, reflection reads DuckDB's catalog
+(``dialects.duckdb_catalog``: duckdb-engine's own reflection fails under
+SQLAlchemy 2.1).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def upgrade_to_head(dialect: Dialect, ini: str | Path) -> None:
     from alembic import command
     from alembic.config import Config
 
+    if dialect.name == "duckdb":
+        from plurel_sql.dialects import duckdb_catalog  # noqa: F401  Alembic's DuckDB impl
+
     path = Path(ini)
     if not path.is_file():
         raise DatabaseError(f"--alembic-config {path}: no such file")
@@ -59,13 +63,10 @@ def upgrade_to_head(dialect: Dialect, ini: str | Path) -> None:
         raise dialect.error("alembic upgrade head failed", exc) from None
 
 
-def schema_drift(engine: Engine, schema: Schema) -> list[str] | None:
+def schema_drift(engine: Engine, schema: Schema) -> list[str]:
     """One line per difference between ``schema`` and the live database (Alembic's
-    comparison, on the engine's read-only connection); None where it cannot be
-    computed (DuckDB)."""
+    comparison, on the engine's read-only connection)."""
     dialect = engine.dialect
-    if dialect.name == "duckdb":
-        return None
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -73,6 +74,11 @@ def schema_drift(engine: Engine, schema: Schema) -> list[str] | None:
     # unqualified: the connection's search_path is the schema, so reflection sees the
     # tables in its default schema
     metadata = build_metadata(schema, None, engine=dialect.name)
+    if dialect.name == "duckdb":  # DuckDB keeps no constraint names: compare by columns
+        for table in metadata.tables.values():
+            for constraint in table.constraints:
+                if isinstance(constraint, sa.UniqueConstraint):
+                    constraint.name = None
 
     def include(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
         if kind == "table":
@@ -85,9 +91,7 @@ def schema_drift(engine: Engine, schema: Schema) -> list[str] | None:
         context = MigrationContext.configure(
             connection,
             opts={
-                "compare_type": (
-                    _sqlite_types(connection, schema) if dialect.name == "sqlite" else True
-                ),
+                "compare_type": _type_comparison(dialect.name, connection, schema),
                 "include_object": include,
                 "include_schemas": False,
                 "target_metadata": metadata,
@@ -97,6 +101,30 @@ def schema_drift(engine: Engine, schema: Schema) -> list[str] | None:
         if dialect.name == "sqlite":
             diffs = [d for d in diffs if not _sqlite_false_drift(connection, schema, d)]
     return [describe_diff(d) for d in diffs]
+
+
+def _type_comparison(engine: str, connection: Any, schema: Schema) -> Any:
+    """Alembic's ``compare_type`` option for ``engine``: True (its own comparison)
+    where the catalog keeps declared types as they are."""
+    if engine == "sqlite":
+        return _sqlite_types(connection, schema)
+    if engine == "duckdb":
+        return _duckdb_types(schema)
+    return True
+
+
+def _duckdb_types(schema: Schema):
+    """DuckDB keeps CHAR(n) and VARCHAR(n) as VARCHAR (plurel-sql's DDL bounds the
+    length with a CHECK instead), so a declared character type matches any string
+    type; every other type is compared by Alembic."""
+
+    def compare(context, inspected_column, metadata_column, inspected_type, metadata_type):
+        declared = schema.table(metadata_column.table.name).column(metadata_column.name).type
+        if declared.is_text:
+            return not isinstance(inspected_type, sa.String)
+        return None
+
+    return compare
 
 
 def _sqlite_types(connection: Any, schema: Schema):

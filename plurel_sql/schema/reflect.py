@@ -5,8 +5,9 @@ user's SQLAlchemy models (``--schema-from package.module:attribute``).
   UNIQUE and CHECK constraints, defaults, identity/serial columns).
 - DuckDB and SQLite: the engines keep every table's DDL in their catalogs
   (``duckdb_tables().sql``, ``sqlite_master.sql``), which is parsed like a DDL file;
-  SQLAlchemy's reflection of DuckDB through duckdb-engine does not work here, and
-  SQLite's declared type names are kept exactly this way. DuckDB does not store
+  duckdb-engine's own SQLAlchemy reflection does not work with SQLAlchemy 2.1 (see
+  ``dialects.duckdb_catalog``), and SQLite's declared type names are kept exactly
+  this way. DuckDB does not store
   VARCHAR lengths (plurel-sql's own DDL keeps them as CHECKs) nor which named ENUM
   a column uses (recovered when exactly one named ENUM has its labels).
 
@@ -45,7 +46,7 @@ def declared_from_database(engine: Engine) -> Declared:
     where = engine.url.masked
     con = engine.connection()
     if dialect.name == "duckdb":
-        return _from_duckdb(con, where)
+        return declared_from_duckdb(con, where)
     if dialect.name == "sqlite":
         rows = con.execute(
             "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
@@ -66,7 +67,10 @@ def _parsed(statements: list[str], dialect: str, where: str) -> Declared:
     return declared
 
 
-def _from_duckdb(con, where: str) -> Declared:
+def declared_from_duckdb(con: Any, where: str) -> Declared:
+    """The declared tables of the DuckDB database behind native connection ``con``,
+    from the DDL its catalog keeps (also the source of ``dialects.duckdb_catalog``'s
+    SQLAlchemy reflection)."""
     tables = con.execute(
         "SELECT sql FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = current_schema() AND table_name NOT LIKE 'plurel_%' "
