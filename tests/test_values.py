@@ -421,3 +421,23 @@ def test_cli_rows_errors_are_one_line_and_write_nothing(tmp_path: Path) -> None:
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
         assert message in proc.stderr
         assert not target.exists()
+
+
+def test_unique_names_larger_than_their_pool_number_the_pool_not_codes(tmp_path) -> None:
+    """A UNIQUE ``name`` of a table with more rows than the role's word pool takes
+    the pool's words and numbers their later rounds (``Garden``, ``Garden 2``), not
+    the keys' digit codes; every value stays distinct and within VARCHAR(40)."""
+    path = tmp_path / "teams.sql"
+    path.write_text(
+        "CREATE TABLE teams (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL UNIQUE);"
+        "CREATE TABLE members (id INTEGER PRIMARY KEY, team INTEGER REFERENCES teams(id));"
+    )
+    config = default_config().override(rows={"teams": 900, "members": 50})
+    schema = schema_from_sql(path, config, 1)
+    teams = generated_tables(DatabaseGenerator(config, 1, schema=schema))["teams"]
+    names = teams.column("name").to_pylist()
+    assert len(set(names)) == len(names) == 900
+    assert not any(n.isdigit() for n in names), names[:5]
+    words = {n.rsplit(" ", 1)[0] for n in names if re.fullmatch(r".+ \d+", n)}
+    assert words and words <= set(names)  # a numbered name's word is itself a name
+    assert all(len(n) <= 40 for n in names)

@@ -178,25 +178,59 @@ def scramble(positions: np.ndarray, n: int, rng: np.random.Generator) -> np.ndar
 
 def unique_values(spec: ColumnText, rows: np.ndarray, n: int) -> pa.Array | None:
     """Values for ``rows`` (row numbers of a table of ``n`` rows) that are distinct
-    over the whole table, for a column that must be UNIQUE; None when the role's
-    renderer does not give ``n`` distinct values within the column's limits (a
-    pool smaller than the table, lengths that cut values alike: then the keys' own
-    codes are used)."""
-    if not _all_distinct(spec, n):
-        return None
-    return _rendered(spec, rows, n)
-
-
-def _rendered(spec: ColumnText, rows: np.ndarray, n: int) -> pa.Array:
+    over the whole table, for a column that must be UNIQUE. Where the role's values
+    repeat (a pool smaller than the table), each repeat is numbered: ``Garden``,
+    ``Garden 2``, ``Garden 3``, the number kept within the column's length. None when
+    even that does not give ``n`` distinct values (limits too short for a number):
+    then the keys' own codes are used."""
     positions = scramble(np.asarray(rows, dtype=np.int64), n, spec.rng(Draw.SCRAMBLE))
-    return fit(render(spec, positions, n), spec.limits)
+    repeats = _repeats(spec, n)
+    if repeats is None:
+        return None
+    values = fit(render(spec, positions, n), spec.limits)
+    if not repeats.any():
+        return values
+    return fit(_numbered(values, repeats[positions] + 1, spec.limits), spec.limits)
 
 
-@lru_cache(maxsize=64)
-def _all_distinct(spec: ColumnText, n: int) -> bool:
-    """Whether the column's ``n`` values are distinct (rendered once, whole)."""
-    values = _rendered(spec, np.arange(n, dtype=np.int64), n)
-    return pc.count_distinct(values).as_py() == n
+@lru_cache(maxsize=8)
+def _repeats(spec: ColumnText, n: int) -> np.ndarray | None:
+    """For every position 0..n-1, how many earlier positions hold the same value (0
+    for a value's first occurrence); None when numbering them cannot make the column
+    distinct within its limits. A value depends only on its position and ``n``, so
+    chunks of rows agree; computed once per column over the whole table."""
+    values = fit(render(spec, np.arange(n, dtype=np.int64), n), spec.limits)
+    encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
+    codes = encoded.indices.cast(pa.int32())
+    codes = np.frombuffer(codes.buffers()[1], dtype=np.int32)[codes.offset : codes.offset + n]
+    order = np.argsort(codes, kind="stable")
+    ranked = codes[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    group_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+    repeats = np.empty(n, dtype=np.int64)
+    repeats[order] = np.arange(n) - group_start
+    if not repeats.any():
+        return repeats
+    numbered = fit(_numbered(values, repeats + 1, spec.limits), spec.limits)
+    return repeats if pc.count_distinct(numbered).as_py() == n else None
+
+
+def _numbered(values: pa.Array, rounds: np.ndarray, limits: TextLimits) -> pa.Array:
+    """``values`` with `` k`` appended where ``rounds`` is k > 1, each value first cut
+    so that the number stays within ``limits.max_length``."""
+    suffix = pc.if_else(
+        bool_array(rounds > 1), _join(" ", _strings(rounds)), _const("", len(rounds))
+    )
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(pa.string())
+    if limits.max_length is None:
+        return _join(values, suffix)
+    room = limits.max_length - _lengths(suffix)
+    out = values
+    for width in np.unique(room[rounds > 1]):
+        cut = pc.utf8_slice_codeunits(values, 0, max(int(width), 0))
+        out = pc.if_else(bool_array(room == width), cut, out)
+    return _join(out, suffix)
 
 
 # --------------------------------------------------------------------- renderers
