@@ -441,3 +441,59 @@ def test_unique_names_larger_than_their_pool_number_the_pool_not_codes(tmp_path)
     words = {n.rsplit(" ", 1)[0] for n in names if re.fullmatch(r".+ \d+", n)}
     assert words and words <= set(names)  # a numbered name's word is itself a name
     assert all(len(n) <= 40 for n in names)
+
+
+APP_SQL = """
+CREATE TYPE status AS ENUM ('active', 'suspended', 'deleted');
+CREATE TABLE users (
+  id BIGSERIAL PRIMARY KEY,
+  email VARCHAR(254) NOT NULL UNIQUE,
+  first_name VARCHAR(50),
+  last_name VARCHAR(50),
+  status status NOT NULL DEFAULT 'active',
+  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  is_staff BOOLEAN NOT NULL DEFAULT false,
+  balance NUMERIC(12,2) NOT NULL DEFAULT 0 CHECK (balance >= 0),
+  age SMALLINT CHECK (age BETWEEN 13 AND 120)
+);
+CREATE TABLE groups (id SERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE user_groups (
+  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  group_id INTEGER NOT NULL REFERENCES groups(id),
+  joined_on DATE NOT NULL,
+  PRIMARY KEY (user_id, group_id)
+);
+CREATE TABLE posts (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  author_id BIGINT NOT NULL REFERENCES users(id),
+  title VARCHAR(200) NOT NULL,
+  score INTEGER NOT NULL DEFAULT 0,
+  country_code CHAR(2) NOT NULL
+);
+CREATE TABLE audit_log (
+  happened_at TIMESTAMPTZ NOT NULL,
+  actor BIGINT REFERENCES users(id),
+  action VARCHAR(20) NOT NULL CHECK (action IN ('login','logout','post','delete')),
+  ip VARCHAR(45)
+);
+"""
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_declared_feature_columns_never_land_constant(tmp_path, seed) -> None:
+    """A declared column is never one value on every row because its causal-model
+    node saturated (seed 3 gave every user status 'deleted', one last name and
+    is_staff all false): the method drops such columns from random schemas, a
+    user's schema keeps them, so they must still vary."""
+    path = tmp_path / "app.sql"
+    path.write_text(APP_SQL)
+    config = default_config()
+    schema = schema_from_sql(path, config, seed)
+    tables = generated_tables(DatabaseGenerator(config, seed, schema=schema))
+    for table in schema.tables:
+        keys = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns}
+        for column in table.columns:
+            if column.name in keys or column.name == table.time_column:
+                continue
+            values = tables[table.name].column(column.name).drop_null().to_pylist()
+            assert len(set(values)) > 1, (table.name, column.name, values[:3])

@@ -80,6 +80,7 @@ def land_column(spec: ColumnSpec, raw: np.ndarray | None, rng: np.random.Generat
     t = column.type
     n = spec.num_rows
     valid = _valid_rows(spec, n, rng)
+    raw = informative(spec, raw, rng)
     if t.name == "uuid":
         return uuid_array(random_uuids(n, rng), valid)
     if t.name == "boolean":
@@ -113,6 +114,30 @@ def land_column(spec: ColumnSpec, raw: np.ndarray | None, rng: np.random.Generat
     if t.is_number:
         return _number_array(column, scaled, valid)
     return _temporal_array(column, scaled, valid)
+
+
+def informative(
+    spec: ColumnSpec, raw: np.ndarray | None, rng: np.random.Generator
+) -> np.ndarray | None:
+    """The SCM's output for a column, unless it holds one value on every row (a
+    categorical node whose decoder always picks the same class, a saturated node):
+    the method drops such columns from random schemas, but a user's declared column
+    must stay, and landed as it is it would be constant (every ``status`` 'deleted',
+    every last name the same). Such a column is drawn from its own stream instead
+    (it carried no dependency to keep): category codes with Dirichlet(1) class
+    shares, so some labels are common and others rare, and numbers standard
+    normal, which land spread over the column's range or vocabulary."""
+    if raw is None:
+        return None
+    values = np.asarray(raw)
+    if values.size < 2 or not (values == values.flat[0]).all():
+        return raw
+    if np.issubdtype(values.dtype, np.integer):
+        allowed = spec.domain.allowed
+        k = spec.column.num_categories or (len(allowed) if allowed else 2)
+        shares = rng.dirichlet(np.ones(k))
+        return rng.choice(k, size=values.size, p=shares).astype(values.dtype)
+    return rng.standard_normal(values.size)
 
 
 def random_uuids(n: int, rng: np.random.Generator) -> np.ndarray:
