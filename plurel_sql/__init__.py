@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 # public name -> (module, attribute); the module is imported on first access.
 # __init__.pyi spells out the same names for static tools (IDEs, type checkers).
