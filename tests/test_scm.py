@@ -78,6 +78,29 @@ def test_initializers(name: str) -> None:
             assert 0.15 < w.std() < 0.35  # sqrt(2 / 32) = 0.25
 
 
+@pytest.mark.parametrize("name", ["kaiming_normal", "kaiming_uniform"])
+def test_kaiming_fan_in_is_the_column_count_as_in_torch(name: str) -> None:
+    """The reference initializes its (in, out) matrices, used as ``x @ W``, and its
+    (k, d) embedding tables with torch's initializers, which take a 2-D tensor's
+    fan-in from its second dimension: an encoder's first (1 x 32) matrix gets
+    std sqrt(2 / 32), a decoder's last (32 x 1) one std sqrt(2), a (7 x 32) table
+    sqrt(2 / 32). Before 0.6.0 the fan-in was the row count (the other way round)."""
+    params = SCMParams(initializers=[name])
+    shapes = [(1, 32)] * 400 + [(32, 1)] * 400 + [(7, 32)] * 60
+    pool = RandomPool(np.random.default_rng(5))
+    mats = sample_matrices(params, shapes, pool, masked=False)
+    expected = {(1, 32): np.sqrt(2 / 32), (32, 1): np.sqrt(2.0), (7, 32): np.sqrt(2 / 32)}
+    torch = pytest.importorskip("torch")
+    for shape, sd in expected.items():
+        drawn = np.concatenate([m.ravel() for m in mats if m.shape == shape])
+        assert abs(drawn.std() / sd - 1) < 0.05, (shape, drawn.std(), sd)
+        # torch's own initializer on the same shape agrees
+        theirs = torch.empty(400, *shape)
+        for t in theirs:
+            getattr(torch.nn.init, name + "_")(t)
+        assert abs(float(theirs.std()) / sd - 1) < 0.05
+
+
 def test_mlp_masks_layers_and_clamps() -> None:
     params = SCMParams(mlp_layers=[3, 3], weight_density=[0.5, 0.5])
     mlp = sample_mlps(params, [(1, 32)], RandomPool(np.random.default_rng(3)))[0]

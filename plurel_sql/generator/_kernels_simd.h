@@ -764,7 +764,11 @@ static void fill_matrix(Rng *g, float *out, int rows, int cols, int init, float 
                         float factor, int32_t *scratch)
 {
     Py_ssize_t n = (Py_ssize_t)rows * cols;
-    float fan_in = (float)rows, fan_out = (float)cols;
+    /* torch's convention, which the reference inherits: a 2-D tensor's fan-in is its
+     * second dimension, even for the (in, out) matrices it uses as x @ W and for the
+     * (k, d) embedding tables; so a (1 x 32) matrix gets kaiming std sqrt(2 / 32) and a
+     * (32 x 1) one sqrt(2). Xavier is symmetric in the two. */
+    float fan_in = (float)cols, fan_out = (float)rows;
     switch (init) {
     case INIT_KAIMING_NORMAL:
         fill_normal(g, out, n, __builtin_sqrtf(2.0f / fan_in));
