@@ -15,8 +15,10 @@ Two strategies, chosen per run:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,28 @@ def _remove_with_sidecars(path: Path) -> None:
     for p in [path, *(path.with_name(path.name + s) for s in SIDE_SUFFIXES)]:
         with contextlib.suppress(FileNotFoundError):
             p.unlink()
+
+
+@contextlib.contextmanager
+def _target_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``<path>.lock`` for the whole write: a second writer of
+    the same file fails at once with one line instead of interleaving (the last
+    rename would silently win). The lock file stays (removing it would race)."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise DatabaseError(f"cannot lock {path}: {lock_path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseError(
+                f"{path} is being written by another plurel-sql process; try again later"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 class FileDialect(Dialect):
@@ -80,7 +104,18 @@ class FileDialect(Dialect):
         return self._open(str(path), read_only=read_only)
 
     def target_path(self) -> Path:
+        """The target file, refused unless it is a regular file or a new path: a
+        device node, FIFO, socket or directory (or a link to one) is never opened
+        nor renamed over (``sqlite:////dev/null`` once replaced the device)."""
         path = Path(self.url.path or "")
+        if path.exists() or path.is_symlink():
+            try:
+                mode = os.stat(path).st_mode
+            except OSError as exc:
+                raise DatabaseError(f"cannot write {path}: {exc.strerror}") from None
+            if not stat.S_ISREG(mode):
+                kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+                raise DatabaseError(f"cannot write {path}: it is {kind}")
         parent = path.parent if str(path.parent) else Path(".")
         if not parent.is_dir():
             raise DatabaseError(f"cannot write {path}: directory {parent} does not exist")
@@ -103,6 +138,12 @@ class FileDialect(Dialect):
         self, conflicts: Callable[[set[str]], set[str]], replace: bool
     ) -> Iterator[WriteSession]:
         path = self.target_path()
+        with _target_lock(path):
+            yield from self._write_session(path, conflicts, replace)
+
+    def _write_session(
+        self, path: Path, conflicts: Callable[[set[str]], set[str]], replace: bool
+    ) -> Iterator[WriteSession]:
         self.clean_stale_temporaries(path)
         if path.exists():
             con = self._open(str(path))

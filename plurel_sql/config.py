@@ -27,12 +27,19 @@ from typing import Any
 
 from plurel_sql.errors import ConfigError
 from plurel_sql.values.overrides import (
+    MAX_ROWS,
     ColumnOverride,
     is_int,
     is_number,
     parse_columns,
     parse_rows,
 )
+
+#: Upper bounds checked by validation (docs/hardening.md): beyond them a run would
+#: take hours or more memory than a machine has, so a typo fails at once instead.
+MAX_TABLES = 10_000
+MAX_COLUMNS = 1_500  # under PostgreSQL's 1600 columns a table
+MAX_CATEGORIES = 1_000_000
 
 GRAPH_LAYOUTS = (
     "ErdosRenyi",
@@ -95,9 +102,10 @@ def _spec(kind: str, allowed: tuple | None = None, **extra: Any) -> dict[str, An
     return {"kind": kind, "allowed": allowed, **extra}
 
 
-def int_range(default: tuple[int, int], minimum: int = 0) -> Any:
+def int_range(default: tuple[int, int], minimum: int = 0, maximum: int | None = None) -> Any:
     return field(
-        default_factory=lambda: list(default), metadata=_spec("int_range", minimum=minimum)
+        default_factory=lambda: list(default),
+        metadata=_spec("int_range", minimum=minimum, maximum=maximum),
     )
 
 
@@ -128,17 +136,17 @@ class DatabaseParams:
     max_date: str = scalar("2025-01-01", "date")
     val_fraction: float = scalar(0.8, "prob")
     test_fraction: float = scalar(0.9, "prob")
-    num_tables: list[int] = int_range((3, 20), minimum=1)
+    num_tables: list[int] = int_range((3, 20), minimum=1, maximum=MAX_TABLES)
     table_layouts: list[str] = choices(
         ("BarabasiAlbert", "ReverseRandomTree", "WattsStrogatz"), GRAPH_LAYOUTS
     )
-    entity_rows: list[int] = int_range((500, 1000), minimum=1)
-    lookup_rows: list[int] = int_range((5, 30), minimum=1)
-    activity_rows: list[int] = int_range((2000, 5000), minimum=1)
-    feature_columns: list[int] = int_range((3, 40), minimum=1)
+    entity_rows: list[int] = int_range((500, 1000), minimum=1, maximum=MAX_ROWS)
+    lookup_rows: list[int] = int_range((5, 30), minimum=1, maximum=MAX_ROWS)
+    activity_rows: list[int] = int_range((2000, 5000), minimum=1, maximum=MAX_ROWS)
+    feature_columns: list[int] = int_range((3, 40), minimum=1, maximum=MAX_COLUMNS)
     column_types: list[str] = choices(("categorical", "numerical"), COLUMN_TYPES)
-    num_categories: list[int] = int_range((2, 10), minimum=2)
-    max_foreign_keys: int = scalar(0, "int", minimum=0)
+    num_categories: list[int] = int_range((2, 10), minimum=2, maximum=MAX_CATEGORIES)
+    max_foreign_keys: int = scalar(0, "int", minimum=0, maximum=MAX_COLUMNS)
     column_transforms: list[str] = choices(COLUMN_TRANSFORMS, COLUMN_TRANSFORMS)
     null_fraction: list[float] = float_range((0.01, 0.1), minimum=0.0, maximum=1.0)
     booleanize_categoricals: bool = scalar(True, "bool")
@@ -149,8 +157,8 @@ class DatabaseParams:
 class ConnectivityParams:
     """Stage 2: hierarchical stochastic block model for foreign keys."""
 
-    levels: list[int] = int_range((1, 5), minimum=1)
-    clusters_per_level: list[int] = int_range((1, 3), minimum=1)
+    levels: list[int] = int_range((1, 5), minimum=1, maximum=64)
+    clusters_per_level: list[int] = int_range((1, 3), minimum=1, maximum=MAX_TABLES)
     background: list[float] = float_range((0.001, 0.002), minimum=0.0)
     affinity: float = scalar(0.9, "float", minimum=0.0)
 
@@ -163,7 +171,7 @@ class SCMParams:
     column_node_ratio: list[float] = float_range((0.3, 0.9), minimum=0.01, maximum=1.0)
     propagation_modes: list[str] = choices(PROPAGATION_MODES, PROPAGATION_MODES)
     hidden_node_types: list[str] = choices(("categorical", "numerical"), COLUMN_TYPES)
-    hidden_num_categories: list[int] = int_range((2, 10), minimum=2)
+    hidden_num_categories: list[int] = int_range((2, 10), minimum=2, maximum=MAX_CATEGORIES)
     sources: list[str] = choices(SOURCE_GENERATORS, SOURCE_GENERATORS)
     value_scales: list[float] = choices((0.01, 0.1, 1.0, 10.0, 100.0), item="float")
     ts_trend_alpha: list[float] = float_range((0.0, 2.0), minimum=0.0)
@@ -179,12 +187,12 @@ class SCMParams:
     entity_noise_scale: float = scalar(1.0, "float", minimum=0.0)
     source_beta_a: list[float] = float_range((0.5, 5.0), minimum=1e-6)
     source_beta_b: list[float] = float_range((0.5, 5.0), minimum=1e-6)
-    mixed_components: list[int] = int_range((2, 3), minimum=1)
+    mixed_components: list[int] = int_range((2, 3), minimum=1, maximum=64)
     node_noise_a: list[float] = float_range((0.5, 5.0), minimum=1e-6)
     node_noise_b: list[float] = float_range((0.5, 5.0), minimum=1e-6)
     aggregations: list[str] = choices(AGGREGATIONS, AGGREGATIONS)
-    embedding_dim: int = scalar(32, "int", minimum=1)
-    mlp_layers: list[int] = int_range((2, 4), minimum=1)
+    embedding_dim: int = scalar(32, "int", minimum=1, maximum=4096)
+    mlp_layers: list[int] = int_range((2, 4), minimum=1, maximum=64)
     initializers: list[str] = choices(INITIALIZERS, INITIALIZERS)
     weight_density: list[float] = float_range((0.3, 1.0), minimum=1e-6, maximum=1.0)
     activations: list[str] = choices(ACTIVATIONS, ACTIVATIONS)
@@ -211,11 +219,11 @@ class GraphParams:
         EDGE_WEIGHT_DISTRIBUTIONS, EDGE_WEIGHT_DISTRIBUTIONS
     )
     erdos_renyi_p: list[float] = float_range((0.3, 0.8), minimum=0.0, maximum=1.0)
-    barabasi_albert_m: int = scalar(2, "int", minimum=1)
+    barabasi_albert_m: int = scalar(2, "int", minimum=1, maximum=MAX_TABLES)
     barabasi_albert_drop_prob: float = scalar(0.4, "prob")
     watts_strogatz_k: list[int] = choices((2, 4), item="int")
     watts_strogatz_p: list[float] = float_range((0.1, 0.3), minimum=0.0, maximum=1.0)
-    layered_depth: list[int] = int_range((2, 8), minimum=1)
+    layered_depth: list[int] = int_range((2, 8), minimum=1, maximum=MAX_TABLES)
     layered_drop_prob: float = scalar(0.1, "prob")
 
 

@@ -25,6 +25,7 @@ columns are checked against the schema when it is known (:func:`check_overrides`
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -64,8 +65,11 @@ def is_int(value: Any) -> bool:
 
 
 def is_number(value: Any) -> bool:
-    """An integer or float of TOML (``True`` is not one)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite integer or float of TOML (``True``, NaN and +-inf are not numbers here:
+    every numeric setting is read through this check, so NaN never reaches a draw)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value)
 
 
 def row_count(key: str, value: Any) -> int:
