@@ -148,9 +148,15 @@ def write_folder(
     replace: bool = False,
     progress: Progress | None = None,
     name: str | None = None,
+    expect_checksums: dict[str, str] | None = None,
+    origin: str | None = None,
 ) -> WriteResult:
     """Write ``source`` into the folder ``root`` in ``layout`` (see the module doc);
-    returns the same :class:`WriteResult` as an engine write."""
+    returns the same :class:`WriteResult` as an engine write.
+
+    ``name`` is the RelBench dataset name (default: the folder's name). With
+    ``expect_checksums`` (an export) a table whose checksum differs fails the write
+    before the folder is put in place; ``origin`` names where the rows came from."""
     if layout not in lay.LAYOUTS:
         raise DatabaseError(f"unknown folder layout {layout!r}: expected one of {lay.LAYOUTS}")
     root = Path(root).absolute()
@@ -168,7 +174,8 @@ def write_folder(
         _write_tables(source, tmp, layout, files, progress, result)
         t0 = time.perf_counter()
         progress.phase("finalizing: manifest, tasks, plurel.json")
-        _finish(source, tmp, layout, files, seed, config, name or root.name, result)
+        _finish(source, tmp, layout, files, seed, config, name or root.name, origin, result)
+        _check_checksums(result.checksums, expect_checksums, origin or where)
         _swap(tmp, root)
         result.finalize_seconds = time.perf_counter() - t0
     except BaseException:
@@ -230,6 +237,7 @@ def _finish(
     seed: int,
     config: dict[str, Any],
     name: str,
+    origin: str | None,
     result: WriteResult,
 ) -> None:
     """Manifest, task folders and ``plurel.json`` once every table file is closed."""
@@ -251,6 +259,7 @@ def _finish(
         description = (
             f"plurel-sql {rows['package_version']} synthetic database, seed {seed} "
             f"({len(final.tables)} tables, {result.rows} rows)"
+            + (f", exported from {origin}" if origin else "")
         )
         lay.dump_yaml(lay.dataset_manifest(name, final, tables, description), root / lay.MANIFEST)
         tasks, skipped = relbench_tasks(final, tables)
@@ -268,6 +277,17 @@ def _finish(
             }
     side = lay.sidecar(layout, final, rows, per_table)
     (root / lay.SIDECAR).write_text(json.dumps(side, indent=1) + "\n", encoding="utf-8")
+
+
+def _check_checksums(got: dict[str, str], expected: dict[str, str] | None, where: str) -> None:
+    if expected is None:
+        return
+    bad = sorted(t for t, digest in got.items() if expected.get(t) != digest)
+    if bad:
+        raise DatabaseError(
+            f"{where}: table(s) {', '.join(bad)} differ from the checksums plurel_meta "
+            "records (run plurel-sql verify); nothing written"
+        )
 
 
 def _swap(tmp: Path, root: Path) -> None:
