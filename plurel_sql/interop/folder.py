@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from plurel_sql.checksum import TableChecksum
@@ -107,6 +108,9 @@ class _TableFile:
         self.stats = TableStats(table)
         self.key = lay.row_key(table)
         self.positional = self.key is not None
+        self.time_sorted = self.time_col is not None
+        self._last_time: pa.Scalar | None = None  # the last time value written
+        self._nulls_began = False
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -121,6 +125,8 @@ class _TableFile:
                 values, np.arange(start, start + batch.num_rows, dtype=values.dtype)
             ):
                 self.positional = False
+        if self.time_sorted and batch.num_rows:
+            self._check_time_order(batch.column(self.time_col))
         if self.layout == "relbench":
             arrays = [
                 lay.relbench_array(c, batch.column(i), c.name == self.time_col)
@@ -132,6 +138,31 @@ class _TableFile:
         self.writer.write_batch(out)
         self.rows += batch.num_rows
         return batch
+
+    def _check_time_order(self, col: pa.Array) -> None:
+        """Non-decreasing in file order with every NULL after the last value."""
+        valid = col.is_valid()
+        n_valid = len(col) - col.null_count
+        if self._nulls_began:
+            self.time_sorted = n_valid == 0
+            return
+        if col.null_count and not pc.all(valid.slice(0, n_valid)).as_py():
+            self.time_sorted = False  # a NULL before a value
+            return
+        values = col.slice(0, n_valid)
+        if n_valid:
+            first = values[0]
+            if self._last_time is not None and pc.less(first, self._last_time).as_py():
+                self.time_sorted = False
+                return
+            if (
+                n_valid > 1
+                and pc.any(pc.less(values.slice(1), values.slice(0, n_valid - 1))).as_py()
+            ):
+                self.time_sorted = False
+                return
+            self._last_time = values[n_valid - 1]
+        self._nulls_began = col.null_count > 0
 
     def close(self) -> None:
         self.writer.close()
@@ -255,7 +286,8 @@ def _finish(
     per_table: dict[str, dict[str, Any]] = {t: {"rows": n} for t, n in result.row_counts.items()}
     if layout == "relbench":
         positional = {t: f.positional for t, f in files.items()}
-        tables = lay.relbench_tables(final, positional)
+        time_sorted = {t: f.time_sorted for t, f in files.items()}
+        tables = lay.relbench_tables(final, positional, time_sorted)
         description = (
             f"plurel-sql {rows['package_version']} synthetic database, seed {seed} "
             f"({len(final.tables)} tables, {result.rows} rows)"

@@ -82,12 +82,12 @@ class FolderSource:
                 batch = conform(raw, expected, table.name)
                 if self.fix_dangling:
                     batch = self._null_dangling(table, batch, keys)
-                if table.name in referenced and len(table.primary_key) == 1:
+                if self.fix_dangling and table.name in referenced and table.primary_key:
                     seen.append(_int_values(batch.column(table.primary_key[0])))
                 yield table, batch
             if seen:
                 keys[table.name] = np.concatenate(seen)
-            elif table.name in referenced:
+            elif self.fix_dangling and table.name in referenced:
                 keys[table.name] = np.zeros(0, np.int64)
 
     def _null_dangling(
@@ -113,7 +113,9 @@ def _valid(col: pa.Array) -> np.ndarray:
 
 
 def _int_values(col: pa.Array) -> np.ndarray:
-    return np.asarray(col.fill_null(-1).cast(pa.int64()).to_numpy(zero_copy_only=False))
+    """int64 values of an integer key column (RelBench keys are BIGINT; NULL -> -1)."""
+    values = col.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return np.where(_valid(col), np.nan_to_num(values, nan=-1), -1).astype(np.int64)
 
 
 def conform(batch: pa.RecordBatch, expected: pa.Schema, table: str) -> pa.RecordBatch:

@@ -95,9 +95,15 @@ def row_key(table: Table) -> str | None:
     return column.name if column.type.is_integer else None
 
 
-def relbench_tables(schema: Schema, positional: dict[str, bool]) -> dict[str, RelBenchTable]:
+def relbench_tables(
+    schema: Schema, positional: dict[str, bool], time_sorted: dict[str, bool]
+) -> dict[str, RelBenchTable]:
     """The manifest's view of every table. ``positional[t]`` says whether table
-    ``t``'s row key holds exactly ``0..n-1`` in file order (checked while writing)."""
+    ``t``'s row key holds exactly ``0..n-1`` in file order, ``time_sorted[t]``
+    whether its time column never decreases in file order, NULLs last (both checked
+    while writing). RelBench needs the second for a table with a row key: its
+    ``get_db`` cuts rows after the test timestamp and then requires the keys that
+    remain to still be ``0..n-1``."""
     pkeys: dict[str, str | None] = {}
     out: dict[str, RelBenchTable] = {}
     for table in schema.tables:
@@ -115,6 +121,12 @@ def relbench_tables(schema: Schema, positional: dict[str, bool]) -> dict[str, Re
         time_col = table.time_column
         if time_col is not None and not is_query_name(time_col):
             notes.append(f"time column {time_col!r} is not a Python identifier: time_col: null")
+            time_col = None
+        elif time_col is not None and key is not None and not time_sorted.get(table.name):
+            notes.append(
+                f"time column {time_col} is not sorted in key order (RelBench cuts by time and "
+                "keeps keys 0..n-1 only for a sorted table): time_col: null"
+            )
             time_col = None
         out[table.name] = RelBenchTable(key, time_col, {}, notes)
     for table in schema.tables:
