@@ -347,3 +347,29 @@ def test_folders_are_not_databases(tmp_path, exported):
         plurel_sql.open_database(f"relbench:///{exported}")
     with pytest.raises(PlurelError, match="not a database"):
         plurel_sql.fill(f"parquet:///{tmp_path / 'p'}")
+
+
+def test_verify_checks_a_folder_by_loading_it_with_its_keys(tmp_path, duck):
+    import pyarrow.compute as pc
+
+    for layout in ("relbench", "parquet"):
+        export(duck, tmp_path / layout, layout)
+        report = plurel_sql.verify(f"{layout}:///{tmp_path / layout}")
+        assert report.ok, report.problems
+        assert report.checksums == read_meta(duck)["checksums"]
+    schema = read_meta(duck)["schema"]
+    child = next(t for t in schema.tables if t.foreign_keys)
+    path = tmp_path / "parquet" / f"{child.name}.parquet"
+    table = pq.read_table(path)
+    fk = child.foreign_keys[0].column
+    i = table.schema.get_field_index(fk)
+    pq.write_table(table.set_column(i, fk, pc.add(table.column(fk), 10**9)), path)
+    report = plurel_sql.verify(f"parquet:///{tmp_path / 'parquet'}")
+    assert not report.ok and "foreign key" in report.problems[0]
+    feature = next(c.name for c in child.columns if c.type.name == "double")
+    path = tmp_path / "relbench" / "db" / f"{child.name}.parquet"
+    table = pq.read_table(path)
+    i = table.schema.get_field_index(feature)
+    pq.write_table(table.set_column(i, feature, pc.add(table.column(feature), 1.0)), path)
+    report = plurel_sql.verify(f"relbench:///{tmp_path / 'relbench'}")
+    assert report.problems == [f"{child.name}: checksum differs from plurel.json"]

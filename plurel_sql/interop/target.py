@@ -7,8 +7,9 @@ no special case: the URL parses into an :class:`~plurel_sql.dialects.Engine` who
 dialect is a :class:`FolderTarget`, and the writer hands the batch stream to
 :func:`~plurel_sql.interop.folder.write_folder` instead of loading it with SQL.
 
-A folder is not a database: anything that would connect to one (``verify``,
-``describe``, the loader, ``fill``) gets a one-line error saying how to read it
+A folder is not a database: ``verify`` checks it by loading it into a throwaway
+DuckDB (:mod:`plurel_sql.interop.check`); anything else that would connect to one
+(``describe``, the loader, ``fill``) gets a one-line error saying how to read it
 (RelBench itself, or ``plurel-sql import`` into an engine).
 """
 
@@ -84,6 +85,12 @@ class FolderTarget(Dialect):
             replace=replace,
             progress=progress,
         )
+
+    def verify(self, checksums: bool = True) -> Any:
+        """The folder re-checked (see :mod:`plurel_sql.interop.check`)."""
+        from plurel_sql.interop.check import verify_folder
+
+        return verify_folder(self.url.path or "", self.url.masked, checksums)
 
 
 class RelBenchTarget(FolderTarget):
