@@ -91,3 +91,6 @@ register(
     "postgresql://USER:PASS@HOST:PORT/DB[?schema=NAME]",
 )
 register("sqlite", ("sqlite",), "plurel_sql.dialects.sqlite:SQLiteDialect", "sqlite:///PATH")
+# folders of Parquet files (no SQL): the writer hands them the batch stream
+register("relbench", ("relbench",), "plurel_sql.interop.target:RelBenchTarget", "relbench:///DIR")
+register("parquet", ("parquet",), "plurel_sql.interop.target:ParquetTarget", "parquet:///DIR")

@@ -9,6 +9,8 @@ The public API (docs/api.md); every other module is internal::
     plurel_sql.fill("postgresql://u@host/app", seed=0)            # your empty tables, in place
     plurel_sql.generate_many("0-9", "duckdb:///dbs/db_{seed}.duckdb", workers=2)
     report = plurel_sql.verify("duckdb:///shop.duckdb")            # keys, counts, checksums
+    plurel_sql.export("duckdb:///shop.duckdb", "shop_rb")          # a RelBench v3 folder
+    plurel_sql.import_folder("shop_rb", "sqlite:///shop.sqlite")   # ... into an engine
     db = plurel_sql.open_database("duckdb:///shop.duckdb")         # read it back
     db.tasks()                                                     # masked-cell tasks
     ds = plurel_sql.ContextDataset([...], split="train")           # torch batches
@@ -39,6 +41,8 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "Task": ("plurel_sql.loader.tasks", "Task"),
     "ContextDataset": ("plurel_sql.loader.dataset", "ContextDataset"),
     "verify": ("plurel_sql.materialize.verify", "verify_database"),
+    "export": ("plurel_sql.interop.export", "export"),
+    "import_folder": ("plurel_sql.interop.importer", "import_folder"),
     "VerifyReport": ("plurel_sql.materialize.verify", "VerifyReport"),
     "Config": ("plurel_sql.config", "Config"),
     "default_config": ("plurel_sql.config", "default_config"),

@@ -10,6 +10,8 @@ from plurel_sql.errors import PlurelError as PlurelError
 from plurel_sql.errors import SchemaError as SchemaError
 from plurel_sql.errors import VerificationError as VerificationError
 from plurel_sql.generator.stream import DatabaseGenerator as DatabaseGenerator
+from plurel_sql.interop.export import export as export
+from plurel_sql.interop.importer import import_folder as import_folder
 from plurel_sql.loader.dataset import ContextDataset as ContextDataset
 from plurel_sql.loader.meta import Database as Database
 from plurel_sql.loader.meta import open_database as open_database
@@ -39,9 +41,11 @@ __all__ = [
     "WriteResult",
     "__version__",
     "default_config",
+    "export",
     "fill",
     "generate",
     "generate_many",
+    "import_folder",
     "load_config",
     "open_database",
     "verify",

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "plurel_sql.cli.config_cmd",
     "plurel_sql.cli.db_cmds",
     "plurel_sql.cli.many_cmd",
+    "plurel_sql.cli.interop_cmds",
     "plurel_sql.cli.loader_cmds",
 )
 

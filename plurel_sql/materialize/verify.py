@@ -46,6 +46,9 @@ def verify_database(url: str | DatabaseURL | Engine, checksums: bool = True) -> 
     """Check the database at ``url`` against its ``plurel_meta`` (one read-only
     connection; driver errors become one-line DatabaseErrors)."""
     with using_engine(url) as engine:
+        folder_check = getattr(engine.dialect, "verify", None)
+        if folder_check is not None:  # relbench:// and parquet:// folders (interop/check.py)
+            return folder_check(checksums)
         return _verify(engine, checksums)
 
 

@@ -125,6 +125,10 @@ def write_database(
     empty), leaving their DDL as it is: no table, type or key is created; the
     engine checks the keys it declares while rows arrive (``plurel-sql fill``)."""
     dialect = create_engine(target).dialect
+    if hasattr(dialect, "write"):  # a folder target (relbench://, parquet://): no SQL
+        return dialect.write(
+            source, seed=seed, config=config, replace=replace, progress=progress, fill=fill
+        )
     problems = engine_problems(source.planned_schema, dialect.name)
     if problems:
         raise SchemaProblems(problems)
