@@ -321,7 +321,6 @@ def test_cli_export_import_and_one_line_errors(tmp_path, duck, capsys):
     assert main(["verify", url, "--quiet"]) == 0
     capsys.readouterr()
     for argv in (
-        ["verify", f"relbench:///{folder}"],
         ["describe", f"parquet:///{folder}"],
         ["import", str(tmp_path / "nothing"), "--url", url],
         ["import", str(folder), "--url", f"relbench:///{tmp_path / 'x'}"],
