@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -94,7 +95,9 @@ class RustlerOracle:
                     xs = [None if v is None else float(v) for v in vals]
                     mean, std = _scale([x for x in xs if x is not None])
                     sem = NUMBER if c.kind == "numeric" else BOOLEAN
-                    per_col.append((col, sem, [None if x is None else (x - mean) / std for x in xs]))
+                    per_col.append(
+                        (col, sem, [None if x is None else (x - mean) / std for x in xs])
+                    )
                 col += 1
             times = [_secs(v) for v in d[t.time_column]] if t.time_column else [None] * len(rows)
             if t.time_column:
@@ -185,3 +188,17 @@ class RustlerOracle:
                 out.append((c, False))
                 others += 1
         return out
+
+
+def closure_cells(oracle: RustlerOracle, seed: int, admitted: Callable[[int], bool]) -> int:
+    """Non-NULL cells of every row reachable from ``seed`` through parents and
+    children that ``admitted`` lets in (no width cap, no budget)."""
+    seen = {seed}
+    todo = [seed]
+    while todo:
+        node = todo.pop()
+        for other in oracle.parents[node] + oracle.children.get(node, []):
+            if other not in seen and admitted(other):
+                seen.add(other)
+                todo.append(other)
+    return sum(len(oracle.cells[n]) for n in seen)
