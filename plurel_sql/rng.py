@@ -46,6 +46,7 @@ class Draw(enum.Enum):
     NULL_FRACTION = "null_fraction"
     FABRICATE = "fabricate"  # test stand-ins
     LOADER = "loader"
+    RUSTLER = "rustler"  # the loader's sampler="rustler": one stream per context
     EPOCH = "epoch"
     CATEGORIES = "categories"  # users' schemas: categories of a free-text column
     NULLS = "nulls"  # which rows of a nullable foreign key are NULL

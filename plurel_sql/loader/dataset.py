@@ -41,7 +41,10 @@ class ContextDataset(IterableDataset):
     databases); ``tasks`` defaults to every task of every database. ``rank``
     and ``world_size`` default to torch.distributed's when it is initialized.
     ``sampler`` builds each database's sampler (a :class:`DbSampler` subclass
-    can replace the walk; the tests plug in in-memory references this way).
+    can replace the walk; the tests plug in in-memory references this way), or
+    names one: ``"plurel"`` (ours, :class:`DbSampler`) or ``"rustler"`` (the
+    reference sampler's rules, docs/loader.md). ``wrap`` fills the last batch to
+    full size from the epoch's first items (default: with ``"rustler"`` only).
     """
 
     def __init__(
@@ -56,10 +59,11 @@ class ContextDataset(IterableDataset):
         *,
         rank: int | None = None,
         world_size: int | None = None,
-        sampler: SamplerFactory = DbSampler,
+        sampler: str | SamplerFactory = DbSampler,
         untimed_split: str = "train",
         drop_last: bool = False,
         prefetch: int = 16,
+        wrap: bool | None = None,
     ) -> None:
         super().__init__()
         self.source = ContextSource(
@@ -74,6 +78,7 @@ class ContextDataset(IterableDataset):
             untimed_split=untimed_split,
             drop_last=drop_last,
             prefetch=prefetch,
+            wrap=wrap,
         )
         if (rank is None) != (world_size is None):
             raise PlurelError("give both rank and world_size, or neither")

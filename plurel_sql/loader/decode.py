@@ -30,7 +30,8 @@ def cell_text(spec: CellSpec, sem: int, number: float, dt: float, boolean: float
     if sem == SEM_DATETIME:
         return _iso(dt * spec.std + spec.mean)
     if sem == SEM_BOOLEAN:
-        return "true" if boolean > 0.5 else "false"
+        # z-scored under sampler="rustler"; mean 0, std 1 (the value itself) otherwise
+        return "true" if boolean * spec.std + spec.mean > 0.5 else "false"
     return spec.labels[cls] if 0 <= cls < len(spec.labels) else "?"
 
 

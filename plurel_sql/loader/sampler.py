@@ -23,7 +23,7 @@ from plurel_sql.loader.assemble import assemble, empty_batch
 from plurel_sql.loader.content import RowContent, fetch_sql, to_content
 from plurel_sql.loader.layout import DbLayout, build_layout
 from plurel_sql.loader.meta import Database
-from plurel_sql.loader.walk import SeedBatch, WalkResult, sql_walk
+from plurel_sql.loader.walk import SeedBatch, WalkResult, node_cells, sql_walk
 
 
 def check_sizes(ctx_len: int, max_width: int, batch_size: int = 1) -> None:
@@ -48,6 +48,27 @@ class DbSampler:
         self.ctx_len = ctx_len
         self.max_width = max_width
         self._session = (tuple(self.layout.edges), tuple(t.node_offset for t in self.layout.tables))
+        self._cells: np.ndarray | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_cells": None}  # each process counts its own
+
+    @property
+    def cells(self) -> np.ndarray:
+        """Non-NULL cells of every row by node id: the walk's budget counts what
+        the batch will hold. Counted once per process, one read of each table."""
+        if self._cells is None:
+            with self.db.engine.driver_errors():
+                contents = [
+                    to_content(
+                        self.layout,
+                        tl,
+                        self.dialect.run(self.conn, fetch_sql(self.dialect, tl, True)),
+                    )
+                    for tl in self.layout.tables
+                ]
+            self._cells = node_cells(self.layout, contents)
+        return self._cells
 
     @property
     def conn(self) -> Any:
@@ -59,7 +80,9 @@ class DbSampler:
 
     def walk(self, seeds: SeedBatch) -> WalkResult:
         """The rows of every sequence's context, in context order."""
-        return sql_walk(self.dialect, self.conn, self.layout, seeds, self.ctx_len, self.max_width)
+        return sql_walk(
+            self.dialect, self.conn, self.layout, seeds, self.ctx_len, self.max_width, self.cells
+        )
 
     def fetch(self, t: int, ids: np.ndarray) -> RowContent:
         """Cells of rows ``ids`` (sorted, unique) of table ``t``: one fetch query."""

@@ -30,6 +30,21 @@ from plurel_sql.loader.tasks import Task, TaskError, check_split, check_untimed,
 from plurel_sql.rng import Draw, stream
 
 TaskSpec = str | Task | tuple[int, str]
+SAMPLERS = ("plurel", "rustler")
+
+
+def sampler_factory(sampler: str | SamplerFactory) -> SamplerFactory:
+    """The sampler class named ``sampler`` ("plurel": ours, the default; "rustler":
+    the reference's rules), or ``sampler`` itself when it is already a factory."""
+    if isinstance(sampler, str):
+        if sampler == "plurel":
+            return DbSampler
+        if sampler == "rustler":
+            from plurel_sql.loader.rustler import RustlerSampler
+
+            return RustlerSampler
+        raise PlurelError(f"unknown sampler {sampler!r}: expected one of {', '.join(SAMPLERS)}")
+    return sampler
 
 
 @dataclass
@@ -92,12 +107,17 @@ class ContextSource:
         batch_size: int = 32,
         seed: int = 0,
         *,
-        sampler: SamplerFactory = DbSampler,
+        sampler: str | SamplerFactory = DbSampler,
         untimed_split: str = "train",
         drop_last: bool = False,
         prefetch: int = 16,
+        wrap: bool | None = None,
     ) -> None:
         check_sizes(ctx_len, max_width, batch_size)
+        # wrap-around (the last batch filled to full size from the epoch's first
+        # items, marked in ``is_wrapped``) is the reference's; default: rustler only
+        self.wrap = (sampler == "rustler") if wrap is None else bool(wrap)
+        sampler = sampler_factory(sampler)
         if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 1:
             raise PlurelError(f"prefetch must be an integer >= 1, got {prefetch!r}")
         self.prefetch = prefetch
@@ -145,7 +165,19 @@ class ContextSource:
         return self._perm
 
     def batch_items(self, epoch: int, b: int) -> np.ndarray:
+        if self.wrap:
+            at = np.arange(b * self.batch_size, (b + 1) * self.batch_size) % len(self.items)
+            return self.order(epoch)[at]
         return self.order(epoch)[b * self.batch_size : (b + 1) * self.batch_size]
+
+    def _mark_wrapped(self, batch: dict[str, np.ndarray], bs: list[int]) -> None:
+        """``is_wrapped``: the sequences repeated from the epoch's start to fill a
+        last batch (wrap-around only); ``true_batch_size`` = count of False."""
+        if self.wrap:
+            at = np.concatenate(
+                [np.arange(b * self.batch_size, (b + 1) * self.batch_size) for b in bs]
+            )
+            batch["is_wrapped"] = at >= len(self.items)
 
     def seeds(self, epoch: int, idx: np.ndarray) -> SeedRows:
         it = self.items
@@ -164,7 +196,9 @@ class ContextSource:
         """Batch ``b`` of ``epoch`` (the last one may be smaller)."""
         if not 0 <= b < self.num_batches:
             raise PlurelError(f"batch index {b} out of range 0..{self.num_batches - 1}")
-        return self.batcher.sample(self.seeds(epoch, self.batch_items(epoch, b)))
+        out = self.batcher.sample(self.seeds(epoch, self.batch_items(epoch, b)))
+        self._mark_wrapped(out, [b])
+        return out
 
     def shard_batches(self, shard: int, num_shards: int) -> range:
         return range(shard, self.num_batches, num_shards)
@@ -183,6 +217,7 @@ class ContextSource:
             group = mine[i : i + self.prefetch]
             idx = [self.batch_items(epoch, b) for b in group]
             big = self.batcher.sample(self.seeds(epoch, np.concatenate(idx)))
+            self._mark_wrapped(big, group)
             start = 0
             for ix in idx:
                 yield {k: v[start : start + len(ix)] for k, v in big.items()}

@@ -11,14 +11,16 @@ the seed row (depth 0), each hop takes the rows found at the previous depth
 excluding rows whose timestamp is later than the sequence's as-of time (the
 seed's own timestamp, or the end of its split for rows without time). Rows seen
 at an earlier depth are dropped; new rows are ordered by (parent before child,
-hash, node id). A sequence stops growing once its rows hold ``ctx_len`` cells;
-finally the longest prefix of rows that fits ``ctx_len`` is kept (the seed row
-always). Rows are identified by node id (``node_offset[table] + row_idx``).
+hash, node id). The budget counts non-NULL cells (``cells[node]``, what the
+batch will hold): a sequence stops growing once its rows hold ``ctx_len`` of
+them; finally every row that starts before the ``ctx_len``-th cell is kept, so
+the last row may be cut (the seed row always stays). Rows are identified by
+node id (``node_offset[table] + row_idx``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ import numpy as np
 
 from plurel_sql.dialects.base import Dialect
 from plurel_sql.dialects.loader_sql import FRONTIER
+from plurel_sql.loader.content import RowContent
 from plurel_sql.loader.hashing import node_hash
 from plurel_sql.loader.layout import DbLayout
 
@@ -71,28 +74,42 @@ def prefix_cut(
     tab: np.ndarray,
     row: np.ndarray,
     depth: np.ndarray,
-    widths: np.ndarray,
+    n_cells: np.ndarray,
     ctx_len: int,
 ) -> WalkResult:
-    """Group rows by sequence (stable) and keep each sequence's longest prefix
-    whose cells fit ``ctx_len`` (the seed row is always kept)."""
+    """Group rows by sequence (stable) and keep each sequence's rows that begin
+    before its ``ctx_len``-th cell (``n_cells``: non-NULL cells of each row; the
+    last kept row may overflow and is cut when the batch is built; the seed row
+    is always kept)."""
     order = np.argsort(seq, kind="stable")
     seq, tab, row, depth = seq[order], tab[order], row[order], depth[order]
-    cum = np.cumsum(widths[tab])
+    n_cells = np.asarray(n_cells, dtype=np.int64)[order]
+    cum = np.cumsum(n_cells)
     starts = np.searchsorted(seq, seq, side="left")
     before = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0)
-    keep = (cum - before <= ctx_len) | (depth == 0)
+    keep = (cum - n_cells - before < ctx_len) | (depth == 0)
     return WalkResult(seq[keep], tab[keep], row[keep], depth[keep])
+
+
+def node_cells(layout: DbLayout, contents: Sequence[RowContent]) -> np.ndarray:
+    """Non-NULL cells of every row by node id, from the contents of whole tables
+    (rows missing from a content count 0)."""
+    out = np.zeros(max(int(layout.num_nodes), 1), dtype=np.int64)
+    for tl, content in zip(layout.tables, contents, strict=True):
+        out[tl.node_offset + content.row_idx] = content.valid.sum(axis=1)
+    return out
 
 
 # one hop: (frontier seq, frontier node) -> (seq, node, is_child) of the rows it reaches
 Hop = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
-def bfs_walk(layout: DbLayout, seeds: SeedBatch, ctx_len: int, hop: Hop) -> WalkResult:
+def bfs_walk(
+    layout: DbLayout, seeds: SeedBatch, ctx_len: int, hop: Hop, cells: np.ndarray
+) -> WalkResult:
     """The walk of every sequence of ``seeds`` at once, hop by hop; ``hop`` finds the
-    rows one step from a frontier (in SQL, or in numpy for the vectorized sampler)."""
-    widths = np.asarray(layout.widths, dtype=np.int64)
+    rows one step from a frontier (in SQL, or in numpy for the vectorized sampler);
+    ``cells`` are the non-NULL cells of each node (:func:`node_cells`)."""
     offsets = np.asarray([t.node_offset for t in layout.tables], dtype=np.int64)
     num_nodes = max(int(layout.num_nodes), 1)
     b = len(seeds)
@@ -100,7 +117,7 @@ def bfs_walk(layout: DbLayout, seeds: SeedBatch, ctx_len: int, hop: Hop) -> Walk
     node0 = offsets[seeds.tab] + seeds.row
     out_seq, out_node, out_depth = [seq0], [node0], [np.zeros(b, np.int64)]
     visited = np.sort(seq0 * num_nodes + node0)
-    budget = widths[seeds.tab].copy()
+    budget = cells[node0].copy()
     go = budget < ctx_len
     f_seq, f_node = seq0[go], node0[go]
     depth = 0
@@ -112,12 +129,14 @@ def bfs_walk(layout: DbLayout, seeds: SeedBatch, ctx_len: int, hop: Hop) -> Walk
         out_node.append(node)
         out_depth.append(np.full(len(seq), depth, np.int64))
         visited = np.sort(np.concatenate([visited, keys]))
-        tab = np.searchsorted(offsets, node, side="right") - 1
-        budget += np.bincount(seq, weights=widths[tab], minlength=b).astype(np.int64)
+        budget += np.bincount(seq, weights=cells[node], minlength=b).astype(np.int64)
         go = budget[seq] < ctx_len
         f_seq, f_node = seq[go], node[go]
-    tab, row = node_tables(layout, np.concatenate(out_node))
-    return prefix_cut(np.concatenate(out_seq), tab, row, np.concatenate(out_depth), widths, ctx_len)
+    nodes = np.concatenate(out_node)
+    tab, row = node_tables(layout, nodes)
+    return prefix_cut(
+        np.concatenate(out_seq), tab, row, np.concatenate(out_depth), cells[nodes], ctx_len
+    )
 
 
 def new_rows(
@@ -153,10 +172,12 @@ def sql_walk(
     seeds: SeedBatch,
     ctx_len: int,
     max_width: int,
+    cells: np.ndarray,
 ) -> WalkResult:
     """Walk every sequence of ``seeds`` through the database, one query per hop.
 
-    ``conn`` must have the session link tables (``dialect.prepare_session``).
+    ``conn`` must have the session link tables (``dialect.prepare_session``);
+    ``cells`` are the non-NULL cells of each node (:func:`node_cells`).
     """
     sql = dialect.hop_sql(max_width)
 
@@ -172,4 +193,4 @@ def sql_walk(
             res.column(name).to_numpy().astype(np.int64) for name in ("seq", "node", "is_child")
         )
 
-    return bfs_walk(layout, seeds, ctx_len, hop)
+    return bfs_walk(layout, seeds, ctx_len, hop, cells)

@@ -23,7 +23,7 @@ from plurel_sql.loader.hashing import node_hash
 from plurel_sql.loader.layout import DbLayout
 from plurel_sql.loader.meta import Database
 from plurel_sql.loader.sampler import DbSampler
-from plurel_sql.loader.walk import SeedBatch, WalkResult, prefix_cut
+from plurel_sql.loader.walk import SeedBatch, WalkResult, node_cells, prefix_cut
 
 
 @dataclass
@@ -83,7 +83,13 @@ def memory_walk(
     mem: InMemoryTables, layout: DbLayout, seeds: SeedBatch, ctx_len: int, max_width: int
 ) -> WalkResult:
     """The context walk of docs/loader.md, one sequence at a time."""
-    widths = np.asarray(layout.widths, dtype=np.int64)
+    # non-NULL cells of each row, per table, from the rows held in memory
+    counts = []
+    for c in mem.contents:
+        n = np.zeros(int(c.row_idx.max()) + 1 if len(c.row_idx) else 0, np.int64)
+        n[c.row_idx] = c.valid.sum(axis=1)
+        counts.append(n)
+    seq_cells = []
     offsets = [t.node_offset for t in layout.tables]
     seqs, tabs, rows, depths = [], [], [], []
     for s in range(len(seeds)):
@@ -94,7 +100,8 @@ def memory_walk(
         tabs.append(start[0])
         rows.append(start[1])
         depths.append(0)
-        budget = int(widths[start[0]])
+        seq_cells.append(int(counts[start[0]][start[1]]))
+        budget = seq_cells[-1]
         frontier = [start]
         depth = 0
         while frontier and budget < ctx_len:
@@ -139,9 +146,12 @@ def memory_walk(
                 tabs.append(t)
                 rows.append(r)
                 depths.append(depth)
-                budget += int(widths[t])
+                seq_cells.append(int(counts[t][r]))
+                budget += seq_cells[-1]
     as_arr = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
-    return prefix_cut(as_arr(seqs), as_arr(tabs), as_arr(rows), as_arr(depths), widths, ctx_len)
+    return prefix_cut(
+        as_arr(seqs), as_arr(tabs), as_arr(rows), as_arr(depths), as_arr(seq_cells), ctx_len
+    )
 
 
 class MemorySampler(DbSampler):
@@ -160,6 +170,13 @@ class MemorySampler(DbSampler):
         if self._mem is None:
             self._mem = load_tables(self.dialect, self.db.connection(), self.layout)
         return self._mem
+
+    @property
+    def cells(self) -> np.ndarray:
+        """Non-NULL cells by node id, from the tables held in memory."""
+        if self._cells is None:
+            self._cells = node_cells(self.layout, self.memory.contents)
+        return self._cells
 
     def walk(self, seeds: SeedBatch) -> WalkResult:
         return memory_walk(self.memory, self.layout, seeds, self.ctx_len, self.max_width)

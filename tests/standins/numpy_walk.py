@@ -145,11 +145,20 @@ def hop(
 
 
 def vectorized_walk(
-    index: VectorIndex, layout: DbLayout, seeds: SeedBatch, ctx_len: int, max_width: int
+    index: VectorIndex,
+    layout: DbLayout,
+    seeds: SeedBatch,
+    ctx_len: int,
+    max_width: int,
+    cells: np.ndarray,
 ) -> WalkResult:
     """The context walk of docs/loader.md for every sequence of ``seeds`` at once."""
     return bfs_walk(
-        layout, seeds, ctx_len, lambda f_seq, f_node: hop(index, seeds, f_seq, f_node, max_width)
+        layout,
+        seeds,
+        ctx_len,
+        lambda f_seq, f_node: hop(index, seeds, f_seq, f_node, max_width),
+        cells,
     )
 
 
@@ -171,4 +180,6 @@ class NumpySampler(MemorySampler):
         return self._vec
 
     def walk(self, seeds: SeedBatch) -> WalkResult:
-        return vectorized_walk(self.vector, self.layout, seeds, self.ctx_len, self.max_width)
+        return vectorized_walk(
+            self.vector, self.layout, seeds, self.ctx_len, self.max_width, self.cells
+        )
