@@ -32,7 +32,8 @@ TMP_MARK = ".plurel-tmp-"
 SIDE_SUFFIXES = (".wal", "-journal", "-wal", "-shm")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (its temporary files are then not stale)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -130,7 +131,7 @@ class FileDialect(Dialect):
         prefix = f".{path.name}{TMP_MARK}"
         for tmp in path.parent.glob(prefix + "*"):
             pid_text = tmp.name[len(prefix) :].split(".")[0].split("-")[0]
-            if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            if pid_text.isdigit() and not pid_alive(int(pid_text)):
                 _remove_with_sidecars(tmp)
 
     @contextlib.contextmanager

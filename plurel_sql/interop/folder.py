@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from plurel_sql.checksum import TableChecksum
 from plurel_sql.column_stats import TableStats
+from plurel_sql.dialects.filebased import TMP_MARK, pid_alive
 from plurel_sql.errors import DatabaseError
 from plurel_sql.interop import layout as lay
 from plurel_sql.interop.tasks import relbench_tasks
@@ -38,18 +39,7 @@ from plurel_sql.materialize.writer import BatchSource, WriteResult, normalize_ba
 from plurel_sql.schema.arrow import arrow_schema
 from plurel_sql.schema.ir import Table
 
-TMP_MARK = ".plurel-tmp-"
 OLD_MARK = ".plurel-old-"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _clean_stale(root: Path) -> None:
@@ -58,7 +48,7 @@ def _clean_stale(root: Path) -> None:
         prefix = f".{root.name}{mark}"
         for tmp in root.parent.glob(prefix + "*"):
             pid = tmp.name[len(prefix) :]
-            if pid.isdigit() and not _pid_alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -246,16 +246,17 @@ class RayExecutor:
         ray = import_ray()
         started = False
         if not ray.is_initialized():
-            options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+            # the driver (and a local Ray's node) on the loopback address, never a
+            # routable interface, also when joining an existing cluster
+            options: dict[str, Any] = {
+                "log_to_driver": False,
+                "configure_logging": False,
+                "_node_ip_address": "127.0.0.1",
+            }
             if self.address is not None:
                 ray.init(address=self.address, **options)
             else:
-                ray.init(
-                    num_cpus=self.workers,
-                    _node_ip_address="127.0.0.1",
-                    include_dashboard=False,
-                    **options,
-                )
+                ray.init(num_cpus=self.workers, include_dashboard=False, **options)
             started = True
         try:
             self._run(ray, fn, tasks, on_result)
